@@ -1,0 +1,58 @@
+# CloudForge platform collection — task runner.
+# Quick start: `make site` (set up, then run the main job) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV ?= .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PYTHONPATH := $(CURDIR)/tests:$(CURDIR)/.build/collections
+INVENTORY ?= inventories/local
+PYTEST ?= $(VENV)/bin/pytest
+
+.PHONY: help setup site test lint sanity unit integration build-check docs \
+        testbed-build testbed-up testbed-down testbed-status demo clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+setup: ## Create the virtualenv, install pinned dependencies, link the collection
+	@hack/setup.sh
+
+site: setup ## Set up, then run the main job: ansible-playbook site.yml on $(INVENTORY)
+	ansible-playbook -i $(INVENTORY) site.yml
+
+test: setup ## Everything CI runs: static gates, sanity, unit, build-install, integration on the testbed
+	@hack/test.sh
+
+lint: setup ## yamllint, ruff, ruff format --check, ansible-lint (production profile)
+	@hack/lint.sh
+
+sanity: setup ## ansible-test sanity from an ansible_collections/cloudforge/platform copy
+	@hack/sanity.sh
+
+unit: setup ## Unit tests (pure Python: filters, module_utils, fact parsers)
+	$(PYTEST) tests/unit
+
+build-check: setup ## Build the collection tarball, install it in an empty path, ansible-doc every module
+	$(PYTEST) tests/build
+
+docs: setup ## Regenerate docs/variables.md from the roles' argument specs
+	python hack/gen_variables_doc.py
+
+integration: testbed-up ## Integration tests against the real-server testbed
+	$(PYTEST) tests/integration
+
+testbed-build: setup ## Build/download every testbed component into the cache (pinned)
+	python -m testbed build
+
+testbed-up: setup ## Start the testbed on loopback; writes .testbed/inventory.yml and .testbed/kubeconfig
+	python -m testbed up
+
+testbed-down: ## Stop the testbed and delete its state
+	@[ -x $(VENV)/bin/python ] && python -m testbed down || true
+
+testbed-status: ## Show testbed endpoints and health
+	python -m testbed status
+
+clean: testbed-down ## Remove local build state (keeps the download/build cache)
+	rm -rf .build tests/output

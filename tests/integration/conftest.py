@@ -1,0 +1,63 @@
+"""Session fixtures: the real-server testbed, started once and shared by every integration test.
+
+If `make testbed-up` already started it, the running testbed is reused and left running;
+otherwise it is started here and stopped at the end of the session (logs stay in .testbed/logs).
+A component that cannot be built or started is an error, never a skip.
+"""
+
+import pytest
+from testbed import stack
+
+
+@pytest.fixture(scope="session")
+def testbed():
+    existing = stack.load_state()
+    reuse = bool(existing) and not stack.healthy(existing)
+    state = existing if reuse else stack.up()
+    yield state
+    if not reuse:
+        stack.down()
+
+
+def _component(testbed, name):
+    return testbed["components"][name]
+
+
+@pytest.fixture(scope="session")
+def kube(testbed):
+    return _component(testbed, "kube")
+
+
+@pytest.fixture(scope="session")
+def openbao_dev(testbed):
+    return _component(testbed, "openbao_dev")
+
+
+@pytest.fixture(scope="session")
+def openbao_prod(testbed):
+    return _component(testbed, "openbao_prod")
+
+
+@pytest.fixture(scope="session")
+def keycloak(testbed):
+    return _component(testbed, "keycloak")
+
+
+@pytest.fixture(scope="session")
+def minio(testbed):
+    return _component(testbed, "minio")
+
+
+@pytest.fixture(scope="session")
+def nats(testbed):
+    return _component(testbed, "nats")
+
+
+@pytest.fixture(scope="session")
+def postgres(testbed):
+    return _component(testbed, "postgres")
+
+
+@pytest.fixture(scope="session")
+def opa(testbed):
+    return _component(testbed, "opa")

@@ -1,0 +1,97 @@
+"""Load the upstream CRDs and register the kwok nodes on a fresh testbed apiserver."""
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import List
+
+import yaml
+
+from .errors import TestbedError
+
+
+def _api(kubeconfig: str):
+    from kubernetes import config
+
+    return config.new_client_from_config(kubeconfig)
+
+
+def install_crds(kubeconfig: str, crd_dir: Path, timeout: float = 120) -> List[str]:
+    """Create every CRD under crd_dir (one per file) and wait until each is Established."""
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    if not crd_dir.is_dir():
+        raise TestbedError(f"upstream CRDs not found at {crd_dir} (set CLOUDFORGE_SHARED to the shared/ folder)")
+    ext = client.ApiextensionsV1Api(_api(kubeconfig))
+    files = sorted(crd_dir.rglob("*.yaml"))
+
+    def create(path: Path) -> str:
+        body = yaml.safe_load(path.read_text())
+        try:
+            # Raw responses: deserialising multi-MB CRDs into client models costs seconds each.
+            ext.create_custom_resource_definition(body, _preload_content=False)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise TestbedError(f"CRD {path.relative_to(crd_dir)} rejected: {exc.status} {exc.body}") from exc
+        return body["metadata"]["name"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        names = list(pool.map(create, files))
+    deadline = time.monotonic() + timeout
+    pending = set(names)
+    while pending and time.monotonic() < deadline:
+        listing = json.loads(ext.list_custom_resource_definition(_preload_content=False).data)
+        for crd in listing["items"]:
+            conds = {c["type"]: c["status"] for c in (crd.get("status") or {}).get("conditions") or []}
+            if conds.get("Established") == "True":
+                pending.discard(crd["metadata"]["name"])
+        if pending:
+            time.sleep(0.5)
+    if pending:
+        raise TestbedError(f"CRDs not Established after {timeout}s: {sorted(pending)}")
+    return names
+
+
+def node_object(spec: dict) -> dict:
+    capacity = {"cpu": spec["cpu"], "memory": spec["memory"], "pods": "110", "ephemeral-storage": "200Gi"}
+    if spec.get("gpus"):
+        capacity["nvidia.com/gpu"] = str(spec["gpus"])
+    labels = {
+        "kubernetes.io/hostname": spec["name"],
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "type": "kwok",
+        **spec.get("labels", {}),
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": spec["name"], "labels": labels, "annotations": {"kwok.x-k8s.io/node": "fake"}},
+        "spec": {"taints": spec.get("taints", [])},
+        "status": {"capacity": capacity, "allocatable": capacity},
+    }
+
+
+def register_nodes(kubeconfig: str, specs: List[dict], timeout: float = 60) -> None:
+    """Create kwok-managed nodes with their capacity, then wait until kwok reports them Ready."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(_api(kubeconfig))
+    for spec in specs:
+        body = node_object(spec)
+        core.create_node(body)
+        # The status of a create is not guaranteed to be kept: set capacity through the status subresource.
+        core.patch_node_status(spec["name"], {"status": body["status"]})
+    deadline = time.monotonic() + timeout
+    waiting = {s["name"] for s in specs}
+    while waiting and time.monotonic() < deadline:
+        for node in core.list_node(label_selector="type=kwok").items:
+            conds = {c.type: c.status for c in (node.status.conditions or [])}
+            if conds.get("Ready") == "True":
+                waiting.discard(node.metadata.name)
+        if waiting:
+            time.sleep(0.5)
+    if waiting:
+        raise TestbedError(f"kwok nodes not Ready after {timeout}s: {sorted(waiting)} (see .testbed/logs/kube-kwok.log)")
