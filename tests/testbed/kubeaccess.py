@@ -4,8 +4,8 @@ Tests use these to act *as* a tenant (RBAC is enforced by the real apiserver).
 """
 
 import base64
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 
@@ -36,19 +36,21 @@ def write(config: dict, path: Path) -> Path:
     return path
 
 
-def for_user(kube: dict, ca, user: str, groups: Iterable[str] = (), path: Path = None) -> Path:
+def for_user(kube: dict, ca, user: str, groups: Iterable[str] = (), path: Path | None = None) -> Path:
     """A kubeconfig authenticating as `user` in `groups` with a client cert from the testbed CA."""
     pair = ca.issue(f"user-{user}", user, organizations=list(groups), client=True)
     path = path or Path(kube["state_dir"]) / "users" / f"{user}.kubeconfig"
     return write(kubeconfig(kube["server"], Path(kube["ca_cert"]), cert_user(pair.cert, pair.key)), path)
 
 
-def for_service_account(kube: dict, namespace: str, name: str, path: Path = None, seconds: int = 3600) -> Path:
+def for_service_account(kube: dict, namespace: str, name: str, path: Path | None = None, seconds: int = 3600) -> Path:
     """A kubeconfig with a bound token (TokenRequest API) for ServiceAccount namespace/name."""
     from kubernetes import client, config
 
     api = client.CoreV1Api(config.new_client_from_config(kube["kubeconfig"]))
-    request = client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds))
+    request = client.AuthenticationV1TokenRequest(
+        spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds)
+    )
     token = api.create_namespaced_service_account_token(name, namespace, request).status.token
     path = path or Path(kube["state_dir"]) / "users" / f"sa-{namespace}-{name}.kubeconfig"
     return write(kubeconfig(kube["server"], Path(kube["ca_cert"]), {"token": token}), path)

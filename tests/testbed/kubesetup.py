@@ -4,7 +4,6 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import List
 
 import yaml
 
@@ -17,7 +16,7 @@ def _api(kubeconfig: str):
     return config.new_client_from_config(kubeconfig)
 
 
-def install_crds(kubeconfig: str, crd_dir: Path, timeout: float = 120) -> List[str]:
+def install_crds(kubeconfig: str, crd_dir: Path, timeout: float = 120) -> list[str]:
     """Create every CRD under crd_dir (one per file) and wait until each is Established."""
     from kubernetes import client
     from kubernetes.client.rest import ApiException
@@ -74,7 +73,7 @@ def node_object(spec: dict) -> dict:
     }
 
 
-def register_nodes(kubeconfig: str, specs: List[dict], timeout: float = 60) -> None:
+def register_nodes(kubeconfig: str, specs: list[dict], timeout: float = 60) -> None:
     """Create kwok-managed nodes with their capacity, then wait until kwok reports them Ready."""
     from kubernetes import client
 
@@ -94,4 +93,6 @@ def register_nodes(kubeconfig: str, specs: List[dict], timeout: float = 60) -> N
         if waiting:
             time.sleep(0.5)
     if waiting:
-        raise TestbedError(f"kwok nodes not Ready after {timeout}s: {sorted(waiting)} (see .testbed/logs/kube-kwok.log)")
+        raise TestbedError(
+            f"kwok nodes not Ready after {timeout}s: {sorted(waiting)} (see .testbed/logs/kube-kwok.log)"
+        )

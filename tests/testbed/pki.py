@@ -2,9 +2,9 @@
 
 import datetime
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -15,9 +15,7 @@ _PEM = serialization.Encoding.PEM
 
 
 def _write_key(key, path: Path) -> None:
-    path.write_bytes(
-        key.private_bytes(_PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    path.write_bytes(key.private_bytes(_PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     path.chmod(0o600)
 
 
@@ -43,7 +41,7 @@ class CA:
             return
         self._key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         self._cert = (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -55,9 +53,15 @@ class CA:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                    key_encipherment=False, data_encipherment=False, key_agreement=False,
-                    encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -89,7 +93,7 @@ class CA:
         usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + (
             [ExtendedKeyUsageOID.CLIENT_AUTH] if client else []
         )
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         builder = (
             x509.CertificateBuilder()
             .subject_name(x509.Name(attrs))
@@ -117,13 +121,11 @@ def _san(host: str):
         return x509.DNSName(host)
 
 
-def rsa_keypair(private: Path, public: Optional[Path] = None) -> None:
+def rsa_keypair(private: Path, public: Path | None = None) -> None:
     """An RSA key pair (service-account token signing) unless it already exists."""
     if private.exists():
         return
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     _write_key(key, private)
     if public:
-        public.write_bytes(
-            key.public_key().public_bytes(_PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        )
+        public.write_bytes(key.public_key().public_bytes(_PEM, serialization.PublicFormat.SubjectPublicKeyInfo))

@@ -5,8 +5,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 
 from .errors import TestbedError
 
@@ -21,9 +21,9 @@ def free_port() -> int:
 def spawn(
     argv: Sequence[str],
     log: Path,
-    env: Optional[dict] = None,
-    cwd: Optional[Path] = None,
-    user: Optional[str] = None,
+    env: dict | None = None,
+    cwd: Path | None = None,
+    user: str | None = None,
 ) -> int:
     """Start argv as a daemon in a new session (it outlives this process); return its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -31,9 +31,9 @@ def spawn(
     full_env.update(env or {})
     argv = [str(a) for a in argv]
     if user:
-        argv = ["runuser", "-u", user, "--"] + argv
+        argv = ["runuser", "-u", user, "--", *argv]
     with open(log, "ab") as out:
-        proc = subprocess.Popen(  # noqa: S603 - argv is built by the testbed itself
+        proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -84,8 +84,8 @@ def wait_for(
     what: str,
     check: Callable[[], bool],
     timeout: float,
-    pid: Optional[int] = None,
-    log: Optional[Path] = None,
+    pid: int | None = None,
+    log: Path | None = None,
     interval: float = 0.25,
 ) -> None:
     """Poll check() until it returns True; fail naming `what` (and the log tail) on timeout or exit."""
@@ -95,24 +95,24 @@ def wait_for(
         try:
             if check():
                 return
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
+        except Exception as exc:
             last_error = exc
         if pid is not None and not alive(pid):
             raise TestbedError(f"{what}: process {pid} exited.\n--- {log} ---\n{tail(log) if log else ''}")
         time.sleep(interval)
     detail = f" (last error: {last_error})" if last_error else ""
-    raise TestbedError(
-        f"{what}: not ready after {timeout:.0f}s{detail}.\n--- {log} ---\n{tail(log) if log else ''}"
-    )
+    raise TestbedError(f"{what}: not ready after {timeout:.0f}s{detail}.\n--- {log} ---\n{tail(log) if log else ''}")
 
 
 def run(argv: Sequence[str], what: str, timeout: float = 1800, **kwargs) -> subprocess.CompletedProcess:
     """Run a build/install step; fail with its output and the step's name."""
     try:
-        return subprocess.run(  # noqa: S603
+        return subprocess.run(
             [str(a) for a in argv], check=True, capture_output=True, text=True, timeout=timeout, **kwargs
         )
     except subprocess.CalledProcessError as exc:
-        raise TestbedError(f"{what} failed (exit {exc.returncode}):\n{exc.stdout[-3000:]}\n{exc.stderr[-3000:]}") from exc
+        raise TestbedError(
+            f"{what} failed (exit {exc.returncode}):\n{exc.stdout[-3000:]}\n{exc.stderr[-3000:]}"
+        ) from exc
     except subprocess.TimeoutExpired as exc:
         raise TestbedError(f"{what} did not finish within {timeout:.0f}s") from exc

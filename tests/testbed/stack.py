@@ -4,8 +4,8 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, Iterable, List, Optional
 
 from . import procs
 from .components import registry
@@ -21,7 +21,7 @@ def _state_path():
     return state_dir() / STATE_FILE
 
 
-def load_state() -> Optional[dict]:
+def load_state() -> dict | None:
     try:
         return json.loads(_state_path().read_text())
     except FileNotFoundError:
@@ -34,7 +34,7 @@ def _save_state(state: dict) -> None:
     path.chmod(0o600)
 
 
-def _selected(names: Optional[Iterable[str]]) -> List:
+def _selected(names: Iterable[str] | None) -> list:
     names = list(names or registry.COMPONENTS)
     unknown = [n for n in names if n not in registry.COMPONENTS]
     if unknown:
@@ -42,7 +42,7 @@ def _selected(names: Optional[Iterable[str]]) -> List:
     return [registry.component(n) for n in names]
 
 
-def build(names: Optional[Iterable[str]] = None) -> Dict[str, float]:
+def build(names: Iterable[str] | None = None) -> dict[str, float]:
     """Build or download each component into the cache; return seconds spent per component."""
     timings = {}
     for comp in _selected(names):
@@ -52,13 +52,13 @@ def build(names: Optional[Iterable[str]] = None) -> Dict[str, float]:
     return timings
 
 
-def healthy(state: dict) -> List[str]:
+def healthy(state: dict) -> list[str]:
     """Names of components in state that fail their health check."""
     bad = []
     for comp in [registry.component(n) for n in state.get("components", {})]:
         try:
             comp.check(state["components"][comp.name])
-        except Exception:  # noqa: BLE001 - any failure is "unhealthy"
+        except Exception:
             bad.append(comp.name)
     return bad
 
@@ -68,7 +68,7 @@ def _stop(info: dict) -> None:
         procs.stop(pid)
 
 
-def up(names: Optional[Iterable[str]] = None) -> dict:
+def up(names: Iterable[str] | None = None) -> dict:
     """Start the selected components (all by default) that are not already up and healthy.
 
     Healthy running components are kept; unhealthy ones are restarted; the rest start in parallel.
@@ -97,7 +97,7 @@ def up(names: Optional[Iterable[str]] = None) -> dict:
                 name, info, took = fut.result()
                 state["components"][name] = info
                 state["timings"][name] = took
-            except Exception as exc:  # noqa: BLE001 - collected and re-raised below
+            except Exception as exc:
                 errors.append(str(exc))
     for name, pids in run.pids.items():
         state["components"].setdefault(name, {})["pids"] = pids

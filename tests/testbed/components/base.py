@@ -2,8 +2,8 @@
 
 import shutil
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
 
 from .. import procs
 from ..pki import CA
@@ -15,7 +15,7 @@ class Run:
     def __init__(self, state: Path, ca: CA):
         self.state = state
         self.ca = ca
-        self.pids: Dict[str, List[int]] = {}
+        self.pids: dict[str, list[int]] = {}
         self._lock = threading.Lock()
 
     def data(self, component: str, fresh: bool = True) -> Path:
@@ -33,9 +33,9 @@ class Run:
         component: str,
         label: str,
         argv: Sequence,
-        env: Optional[dict] = None,
-        cwd: Optional[Path] = None,
-        user: Optional[str] = None,
+        env: dict | None = None,
+        cwd: Path | None = None,
+        user: str | None = None,
     ) -> int:
         pid = procs.spawn(argv, self.log(component, label), env=env, cwd=cwd, user=user)
         with self._lock:

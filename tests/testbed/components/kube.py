@@ -115,26 +115,36 @@ class Kube(Component):
             self.name,
             "etcd",
             [
-                binary, "etcd", "--name=testbed", f"--data-dir={data / 'etcd'}",
+                binary,
+                "etcd",
+                "--name=testbed",
+                f"--data-dir={data / 'etcd'}",
                 f"--listen-client-urls=http://127.0.0.1:{etcd_client}",
                 f"--advertise-client-urls=http://127.0.0.1:{etcd_client}",
                 f"--listen-peer-urls=http://127.0.0.1:{etcd_peer}",
                 f"--initial-advertise-peer-urls=http://127.0.0.1:{etcd_peer}",
                 f"--initial-cluster=testbed=http://127.0.0.1:{etcd_peer}",
-                "--unsafe-no-fsync", "--log-level=warn",
+                "--unsafe-no-fsync",
+                "--log-level=warn",
             ],
         )
         procs.wait_for(
-            "etcd health", lambda: _http_ok(f"http://127.0.0.1:{etcd_client}/health"), 60,
-            pid=etcd_pid, log=run.log(self.name, "etcd"),
+            "etcd health",
+            lambda: _http_ok(f"http://127.0.0.1:{etcd_client}/health"),
+            60,
+            pid=etcd_pid,
+            log=run.log(self.name, "etcd"),
         )
 
         phases["etcd"] = round(time.monotonic() - began, 1)
         api_pid = run.spawn(self.name, "apiserver", self._apiserver_args(binary, data, pki, api_port, etcd_client))
         ctx = _client_ssl(pki)
         procs.wait_for(
-            "kube-apiserver /readyz", lambda: _http_ok(f"{server}/readyz", ctx), 180,
-            pid=api_pid, log=run.log(self.name, "apiserver"),
+            "kube-apiserver /readyz",
+            lambda: _http_ok(f"{server}/readyz", ctx),
+            180,
+            pid=api_pid,
+            log=run.log(self.name, "apiserver"),
         )
 
         phases["apiserver"] = round(time.monotonic() - began, 1)
@@ -146,28 +156,61 @@ class Kube(Component):
             )
         admin_kubeconfig = kubeaccess.write(yaml.safe_load(configs["admin"].read_text()), run.state / "kubeconfig")
 
-        run.spawn(self.name, "controller-manager", [
-            binary, "kube-controller-manager", f"--kubeconfig={configs['controller-manager']}",
-            f"--authentication-kubeconfig={configs['controller-manager']}",
-            f"--authorization-kubeconfig={configs['controller-manager']}",
-            "--bind-address=127.0.0.1", f"--secure-port={procs.free_port()}", "--leader-elect=false",
-            "--use-service-account-credentials=true", f"--service-account-private-key-file={pki['sa_key']}",
-            f"--root-ca-file={run.ca.cert_path}", f"--cluster-signing-cert-file={run.ca.cert_path}",
-            f"--cluster-signing-key-file={run.ca.key_path}", f"--service-cluster-ip-range={SERVICE_CIDR}",
-            f"--cluster-cidr={CLUSTER_CIDR}", "--allocate-node-cidrs=false", "--v=1",
-        ])
-        run.spawn(self.name, "scheduler", [
-            binary, "kube-scheduler", f"--kubeconfig={configs['scheduler']}",
-            f"--authentication-kubeconfig={configs['scheduler']}", f"--authorization-kubeconfig={configs['scheduler']}",
-            "--bind-address=127.0.0.1", f"--secure-port={procs.free_port()}", "--leader-elect=false", "--v=1",
-        ])
+        run.spawn(
+            self.name,
+            "controller-manager",
+            [
+                binary,
+                "kube-controller-manager",
+                f"--kubeconfig={configs['controller-manager']}",
+                f"--authentication-kubeconfig={configs['controller-manager']}",
+                f"--authorization-kubeconfig={configs['controller-manager']}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={procs.free_port()}",
+                "--leader-elect=false",
+                "--use-service-account-credentials=true",
+                f"--service-account-private-key-file={pki['sa_key']}",
+                f"--root-ca-file={run.ca.cert_path}",
+                f"--cluster-signing-cert-file={run.ca.cert_path}",
+                f"--cluster-signing-key-file={run.ca.key_path}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                f"--cluster-cidr={CLUSTER_CIDR}",
+                "--allocate-node-cidrs=false",
+                "--v=1",
+            ],
+        )
+        run.spawn(
+            self.name,
+            "scheduler",
+            [
+                binary,
+                "kube-scheduler",
+                f"--kubeconfig={configs['scheduler']}",
+                f"--authentication-kubeconfig={configs['scheduler']}",
+                f"--authorization-kubeconfig={configs['scheduler']}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={procs.free_port()}",
+                "--leader-elect=false",
+                "--v=1",
+            ],
+        )
         stages = data / "kwok-stages.yaml"
         stages.write_text(subprocess.run([binary, "kwok-stages"], check=True, capture_output=True, text=True).stdout)
-        run.spawn(self.name, "kwok", [
-            binary, "kwok", f"--kubeconfig={configs['kwok']}", f"--config={stages}",
-            "--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            "--cidr=10.42.0.0/24", "--node-ip=127.0.0.1", f"--server-address=127.0.0.1:{procs.free_port()}",
-        ])
+        run.spawn(
+            self.name,
+            "kwok",
+            [
+                binary,
+                "kwok",
+                f"--kubeconfig={configs['kwok']}",
+                f"--config={stages}",
+                "--manage-all-nodes=false",
+                "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+                "--cidr=10.42.0.0/24",
+                "--node-ip=127.0.0.1",
+                f"--server-address=127.0.0.1:{procs.free_port()}",
+            ],
+        )
 
         from ..kubesetup import install_crds, register_nodes
 
@@ -200,8 +243,15 @@ class Kube(Component):
     @staticmethod
     def _pki(run: Run, data: Path) -> dict:
         ca = run.ca
-        hosts = ["127.0.0.1", "localhost", "10.43.0.1", "kubernetes", "kubernetes.default",
-                 "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"]
+        hosts = [
+            "127.0.0.1",
+            "localhost",
+            "10.43.0.1",
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local",
+        ]
         pki = {
             "apiserver": ca.issue("kube-apiserver", "kube-apiserver", hosts=hosts, server=True),
             "admin": ca.issue("kube-admin", "cloudforge-admin", organizations=["system:masters"], client=True),
@@ -216,36 +266,55 @@ class Kube(Component):
         rsa_keypair(pki["sa_key"], pki["sa_pub"])
         secrets_key = os.urandom(32)
         encryption = data / "encryption-config.yaml"
-        encryption.write_text(yaml.safe_dump({
-            "apiVersion": "apiserver.config.k8s.io/v1",
-            "kind": "EncryptionConfiguration",
-            "resources": [{
-                "resources": ["secrets"],
-                "providers": [
-                    {"aescbc": {"keys": [{"name": "testbed", "secret": _b64(secrets_key)}]}},
-                    {"identity": {}},
-                ],
-            }],
-        }))
+        encryption.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "apiserver.config.k8s.io/v1",
+                    "kind": "EncryptionConfiguration",
+                    "resources": [
+                        {
+                            "resources": ["secrets"],
+                            "providers": [
+                                {"aescbc": {"keys": [{"name": "testbed", "secret": _b64(secrets_key)}]}},
+                                {"identity": {}},
+                            ],
+                        }
+                    ],
+                }
+            )
+        )
         encryption.chmod(0o600)
         admission = data / "admission-config.yaml"
-        admission.write_text(yaml.safe_dump({
-            "apiVersion": "apiserver.config.k8s.io/v1",
-            "kind": "AdmissionConfiguration",
-            "plugins": [{
-                "name": "PodSecurity",
-                "configuration": {
-                    "apiVersion": "pod-security.admission.config.k8s.io/v1",
-                    "kind": "PodSecurityConfiguration",
-                    "defaults": {
-                        "enforce": "restricted", "enforce-version": "latest",
-                        "audit": "restricted", "audit-version": "latest",
-                        "warn": "restricted", "warn-version": "latest",
-                    },
-                    "exemptions": {"usernames": [], "runtimeClasses": [], "namespaces": PSA_EXEMPT_NAMESPACES},
-                },
-            }],
-        }))
+        admission.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "apiserver.config.k8s.io/v1",
+                    "kind": "AdmissionConfiguration",
+                    "plugins": [
+                        {
+                            "name": "PodSecurity",
+                            "configuration": {
+                                "apiVersion": "pod-security.admission.config.k8s.io/v1",
+                                "kind": "PodSecurityConfiguration",
+                                "defaults": {
+                                    "enforce": "restricted",
+                                    "enforce-version": "latest",
+                                    "audit": "restricted",
+                                    "audit-version": "latest",
+                                    "warn": "restricted",
+                                    "warn-version": "latest",
+                                },
+                                "exemptions": {
+                                    "usernames": [],
+                                    "runtimeClasses": [],
+                                    "namespaces": PSA_EXEMPT_NAMESPACES,
+                                },
+                            },
+                        }
+                    ],
+                }
+            )
+        )
         pki["encryption"] = encryption
         pki["admission"] = admission
         return pki
@@ -253,19 +322,28 @@ class Kube(Component):
     @staticmethod
     def _apiserver_args(binary: Path, data: Path, pki: dict, port: int, etcd_port: int) -> list:
         return [
-            binary, "kube-apiserver",
+            binary,
+            "kube-apiserver",
             f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={port}",
-            f"--tls-cert-file={pki['apiserver'].cert}", f"--tls-private-key-file={pki['apiserver'].key}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={port}",
+            f"--tls-cert-file={pki['apiserver'].cert}",
+            f"--tls-private-key-file={pki['apiserver'].key}",
             f"--client-ca-file={pki['apiserver'].cert.parent / 'ca.crt'}",
-            "--authorization-mode=Node,RBAC", "--anonymous-auth=false",
+            "--authorization-mode=Node,RBAC",
+            "--anonymous-auth=false",
             f"--enable-admission-plugins={','.join(ADMISSION_PLUGINS)}",
             f"--admission-control-config-file={pki['admission']}",
             f"--encryption-provider-config={pki['encryption']}",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            f"--service-account-key-file={pki['sa_pub']}", f"--service-account-signing-key-file={pki['sa_key']}",
-            f"--service-cluster-ip-range={SERVICE_CIDR}", "--allow-privileged=true", "--profiling=false",
-            "--endpoint-reconciler-type=none", "--v=1",
+            f"--service-account-key-file={pki['sa_pub']}",
+            f"--service-account-signing-key-file={pki['sa_key']}",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--allow-privileged=true",
+            "--profiling=false",
+            "--endpoint-reconciler-type=none",
+            "--v=1",
         ]
 
 
@@ -281,6 +359,6 @@ def _client_ssl(pki: dict) -> ssl.SSLContext:
     return ctx
 
 
-def _http_ok(url: str, ctx: ssl.SSLContext = None) -> bool:
+def _http_ok(url: str, ctx: ssl.SSLContext | None = None) -> bool:
     with urllib.request.urlopen(url, timeout=3, context=ctx) as resp:  # noqa: S310 - loopback only
         return resp.status == 200
