@@ -100,21 +100,29 @@ def test_pod_violating_restricted_pod_security_is_rejected(admin, namespace):
 def test_service_account_without_rbac_is_forbidden(admin, kube, namespace):
     core = client.CoreV1Api(admin)
     core.create_namespaced_service_account(namespace, {"metadata": {"name": "nobody"}})
-    as_sa = client.CoreV1Api(config.new_client_from_config(str(kubeaccess.for_service_account(kube, namespace, "nobody"))))
+    as_sa = client.CoreV1Api(
+        config.new_client_from_config(str(kubeaccess.for_service_account(kube, namespace, "nobody")))
+    )
     with pytest.raises(ApiException) as err:
         as_sa.list_namespaced_secret(namespace)
     assert err.value.status == 403
 
     rbac = client.RbacAuthorizationV1Api(admin)
-    rbac.create_namespaced_role(namespace, {
-        "metadata": {"name": "read-pods"},
-        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}],
-    })
-    rbac.create_namespaced_role_binding(namespace, {
-        "metadata": {"name": "read-pods"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "read-pods"},
-        "subjects": [{"kind": "ServiceAccount", "name": "nobody", "namespace": namespace}],
-    })
+    rbac.create_namespaced_role(
+        namespace,
+        {
+            "metadata": {"name": "read-pods"},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}],
+        },
+    )
+    rbac.create_namespaced_role_binding(
+        namespace,
+        {
+            "metadata": {"name": "read-pods"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "read-pods"},
+            "subjects": [{"kind": "ServiceAccount", "name": "nobody", "namespace": namespace}],
+        },
+    )
     assert as_sa.list_namespaced_pod(namespace).items == []
     with pytest.raises(ApiException) as err:
         as_sa.list_namespaced_secret(namespace)
@@ -122,11 +130,14 @@ def test_service_account_without_rbac_is_forbidden(admin, kube, namespace):
 
 
 def test_minted_user_kubeconfig_is_subject_to_rbac(kube, namespace):
-    import testbed.pki as pki
     from pathlib import Path
 
+    import testbed.pki as pki
+
     ca = pki.CA(Path(kube["ca_cert"]).parent)
-    as_user = client.CoreV1Api(config.new_client_from_config(str(kubeaccess.for_user(kube, ca, "mallory", ["tenant-b"]))))
+    as_user = client.CoreV1Api(
+        config.new_client_from_config(str(kubeaccess.for_user(kube, ca, "mallory", ["tenant-b"])))
+    )
     with pytest.raises(ApiException) as err:
         as_user.list_namespaced_pod(namespace)
     assert err.value.status == 403 and "mallory" in err.value.body

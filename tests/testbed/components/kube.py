@@ -92,7 +92,7 @@ class Kube(Component):
         tmp = target.with_suffix(".tmp")
         env = dict(os.environ, CGO_ENABLED="0")
         procs.run(
-            ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "."],
+            ["go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", tmp, "."],
             f"kube: go build of Kubernetes {kubernetes_version()} (cold: ~15-25 min on 2 cores)",
             timeout=3600,
             cwd=GO_MODULE,
