@@ -6,7 +6,7 @@ VENV ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONPATH := $(CURDIR)/tests:$(CURDIR)/.build/collections
-INVENTORY ?= inventories/local
+INVENTORY ?= inventories/local/hosts.yml
 PYTEST ?= $(VENV)/bin/pytest
 
 .PHONY: help setup site test lint sanity unit integration build-check docs \

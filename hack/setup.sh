@@ -19,6 +19,17 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 
+# System tools the gates need: shellcheck (ansible-test sanity would otherwise skip its test).
+if ! command -v shellcheck >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing shellcheck from Debian"
+    apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
+  else
+    echo "setup: shellcheck is missing; install it (e.g. sudo apt-get install shellcheck)" >&2
+    exit 1
+  fi
+fi
+
 link=.build/collections/ansible_collections/cloudforge/platform
 mkdir -p "$(dirname "$link")"
 if [ "$(readlink "$link" 2>/dev/null)" != "$PWD" ]; then

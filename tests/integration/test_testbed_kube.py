@@ -2,11 +2,12 @@
 
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
-from testbed import kubeaccess
+from testbed import kubeaccess, pki
 
 RESTRICTED_CONTAINER = {
     "name": "app",
@@ -130,10 +131,6 @@ def test_service_account_without_rbac_is_forbidden(admin, kube, namespace):
 
 
 def test_minted_user_kubeconfig_is_subject_to_rbac(kube, namespace):
-    from pathlib import Path
-
-    import testbed.pki as pki
-
     ca = pki.CA(Path(kube["ca_cert"]).parent)
     as_user = client.CoreV1Api(
         config.new_client_from_config(str(kubeaccess.for_user(kube, ca, "mallory", ["tenant-b"])))

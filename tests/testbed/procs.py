@@ -53,7 +53,7 @@ def alive(pid: int) -> bool:
     except PermissionError:
         return True
     try:  # a zombie child of ours counts as gone
-        done, _ = os.waitpid(pid, os.WNOHANG)
+        done, _status = os.waitpid(pid, os.WNOHANG)
         return done == 0
     except ChildProcessError:
         return True

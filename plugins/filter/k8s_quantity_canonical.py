@@ -1,0 +1,20 @@
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+# Documentation: plugins/filter/k8s_quantity_canonical.yml (sidecar)
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.cloudforge.platform.plugins.module_utils import k8s_quantity as quantity
+
+
+def k8s_quantity_canonical(value):
+    """A Kubernetes quantity in the canonical form the apiserver stores."""
+    try:
+        return quantity.canonical(value)
+    except quantity.QuantityError as exc:
+        raise AnsibleFilterError(f"k8s_quantity_canonical: {exc}") from exc
+
+
+class FilterModule:
+    def filters(self):
+        return {"k8s_quantity_canonical": k8s_quantity_canonical}

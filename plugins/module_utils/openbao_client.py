@@ -1,0 +1,90 @@
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+"""A thin OpenBao client over hvac for the collection's modules (options of the openbao_auth doc fragment).
+
+One hvac client per thread (requests sessions are not shared across threads), raw paths in and parsed JSON
+out, ``None`` for a path that does not exist.
+"""
+
+import threading
+
+try:
+    import hvac
+    import hvac.exceptions
+
+    HAS_HVAC = True
+    HVAC_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported through missing_required_lib
+    HAS_HVAC = False
+    HVAC_IMPORT_ERROR = exc
+
+
+class OpenBaoError(Exception):
+    """An OpenBao request failed; the message names the path and OpenBao's answer."""
+
+
+class OpenBao:
+    def __init__(self, url, token=None, ca_cert=None, validate_certs=True, namespace=None, timeout=30):
+        self.url = url.rstrip("/")
+        self.token = token
+        self.verify = (ca_cert or True) if validate_certs else False
+        self.namespace = namespace
+        self.timeout = timeout
+        self._local = threading.local()
+
+    @classmethod
+    def from_params(cls, params):
+        return cls(
+            params["url"],
+            token=params.get("token"),
+            ca_cert=params.get("ca_cert"),
+            validate_certs=params.get("validate_certs", True),
+            namespace=params.get("namespace"),
+            timeout=params.get("timeout") or 30,
+        )
+
+    @property
+    def client(self):
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = hvac.Client(
+                url=self.url, token=self.token, verify=self.verify, namespace=self.namespace, timeout=self.timeout
+            )
+            self._local.client = client
+        return client
+
+    def _call(self, what, path, func):
+        try:
+            return func()
+        except hvac.exceptions.InvalidPath:
+            return None
+        except hvac.exceptions.VaultError as exc:
+            raise OpenBaoError(f"OpenBao {what} {path}: {exc}") from exc
+        except Exception as exc:  # connection errors and the like, reported with the path
+            raise OpenBaoError(f"OpenBao {what} {path}: {type(exc).__name__}: {exc}") from exc
+
+    def read(self, path):
+        """The ``data`` of GET /v1/<path>, or None when the path does not exist."""
+        resp = self._call("read", path, lambda: self.client.read(path))
+        if resp is None:
+            return None
+        return resp.get("data") if isinstance(resp, dict) else resp
+
+    def list(self, path):
+        resp = self._call("list", path, lambda: self.client.list(path))
+        return ((resp or {}).get("data") or {}).get("keys", [])
+
+    def write(self, path, data):
+        return self._call("write", path, lambda: self.client.write_data(path, data=data))
+
+    def delete(self, path):
+        return self._call("delete", path, lambda: self.client.delete(path))
+
+    def mounts(self):
+        """Secrets engine mounts, keyed by path with a trailing slash."""
+        data = self.read("sys/mounts") or {}
+        return {k: v for k, v in data.items() if isinstance(v, dict) and "type" in v}
+
+    def auth_mounts(self):
+        data = self.read("sys/auth") or {}
+        return {k: v for k, v in data.items() if isinstance(v, dict) and "type" in v}

@@ -1,0 +1,253 @@
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+"""OpenBao side of a tenant: KV v2 mount, policies, Kubernetes and JWT/OIDC auth roles, generated credentials.
+
+Everything is read first and compared in normalised form, then only what differs is written (nothing in check
+mode).  Tenants are reconciled concurrently; one module call handles any number of tenants.  Secret values are
+generated here, written straight into the tenant's KV mount and never returned.
+"""
+
+import re
+import secrets
+import string
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_policy, tenant_render
+
+PASSWORD_ALPHABET = string.ascii_letters + string.digits
+
+
+def generate_secret(length=32):
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _index in range(length))
+
+
+def ttl_seconds(value):
+    if value in (None, ""):
+        return 0
+    if isinstance(value, int):
+        return value
+    match = re.match(r"^([0-9]+)([smhd]?)$", str(value).strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a duration (use e.g. 3600, 90s, 30m, 1h)")
+    return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+class Plan:
+    """What one tenant needs on a backend: actions (description + callable), before/after for the diff."""
+
+    def __init__(self, name):
+        self.name = name
+        self.actions = []
+        self.before = {}
+        self.after = {}
+        self.kept = []
+
+    def add(self, description, func):
+        self.actions.append((description, func))
+
+    @property
+    def changed(self):
+        return bool(self.actions)
+
+    def apply(self, check_mode):
+        if not check_mode:
+            for _description, func in self.actions:
+                func()
+
+    def result(self):
+        return {"name": self.name, "changed": self.changed, "actions": [d for d, _f in self.actions]}
+
+
+def run_plans(plan_one, tenants, check_mode, workers=16):
+    """Plan (read + compare) and apply every tenant concurrently; returns the list of Plans in input order."""
+
+    def one(spec):
+        plan = plan_one(spec)
+        plan.apply(check_mode)
+        return plan
+
+    if len(tenants) <= 1:
+        return [one(t) for t in tenants]
+    with ThreadPoolExecutor(max_workers=min(workers, len(tenants))) as pool:
+        return list(pool.map(one, tenants))
+
+
+# -- policies ------------------------------------------------------------------------------------------------
+def plan_policy(bao, plan, name, desired, state="present"):
+    """Add the actions that make ACL policy ``name`` equal to ``desired`` (canonical) or absent."""
+    path = f"sys/policies/acl/{name}"
+    current = bao.read(path)
+    current_canon = openbao_policy.parse(current.get("policy", "")) if current else None
+    plan.before.setdefault("policies", {})[name] = openbao_policy.render_hcl(current_canon) if current else None
+    if state == "absent":
+        plan.after.setdefault("policies", {})[name] = None
+        if current is not None:
+            plan.add(f"delete policy {name}", lambda: bao.delete(path))
+        return
+    text = openbao_policy.render_hcl(desired)
+    plan.after.setdefault("policies", {})[name] = text
+    if current_canon != desired:
+        plan.add(f"{'update' if current else 'create'} policy {name}", lambda: bao.write(path, {"policy": text}))
+
+
+# -- roles ---------------------------------------------------------------------------------------------------
+def _normalise_role(data, keys):
+    out = {}
+    for key in keys:
+        value = (data or {}).get(key)
+        if key.endswith("_ttl"):
+            value = ttl_seconds(value)
+        elif isinstance(value, list):
+            value = sorted(value)
+        elif isinstance(value, dict):
+            value = {k: sorted(v) if isinstance(v, list) else v for k, v in sorted(value.items())}
+        elif value is None:
+            value = [] if key.startswith(("bound_", "token_policies", "allowed_")) else ""
+        out[key] = value
+    return out
+
+
+def plan_role(bao, plan, label, path, desired, state="present"):
+    current = bao.read(path)
+    keys = sorted(desired)
+    before = _normalise_role(current, keys) if current is not None else None
+    after = _normalise_role(desired, keys) if state == "present" else None
+    plan.before.setdefault("roles", {})[label] = before
+    plan.after.setdefault("roles", {})[label] = after
+    if state == "absent":
+        if current is not None:
+            plan.add(f"delete {label}", lambda: bao.delete(path))
+    elif before != after:
+        plan.add(f"{'update' if current is not None else 'create'} {label}", lambda: bao.write(path, desired))
+
+
+# -- the tenant ----------------------------------------------------------------------------------------------
+def credential_paths(spec):
+    """KV paths (relative to the tenant mount) of the credentials the platform generates, with their fields."""
+    out = {}
+    for db in spec["databases"]["postgres"]:
+        out[f"postgres/{db['name']}"] = lambda db=db: {"username": db["name"], "password": generate_secret()}
+    out["nats/credentials"] = lambda: {"user": spec["names"]["nats_user"], "password": generate_secret()}
+    if spec["buckets"]:
+        out["s3/credentials"] = lambda: {"access_key": spec["names"]["s3_user"], "secret_key": generate_secret(40)}
+    for consumer in tenant_render.gateway_consumers(spec):
+        out[f"gateway/{consumer}"] = lambda: {"key": generate_secret(40)}
+    return out
+
+
+def kubernetes_role(spec, options):
+    names = spec["names"]
+    accounts = sorted({sa["name"] for sa in spec["service_accounts"]} | {"secrets-sync"})
+    return {
+        "bound_service_account_names": accounts,
+        "bound_service_account_namespaces": [names["namespace"]],
+        "token_policies": [names["openbao_workload_policy"]],
+        "token_ttl": ttl_seconds(options.get("token_ttl") or "1h"),
+    }
+
+
+def jwt_role(spec, options):
+    names = spec["names"]
+    groups = sorted(set(spec["owners"]) | set(spec["members"]))
+    role = {
+        "role_type": options.get("jwt_role_type") or "jwt",
+        "user_claim": options.get("jwt_user_claim") or "sub",
+        "groups_claim": options.get("jwt_groups_claim") or "groups",
+        "bound_claims_type": "string",
+        "bound_claims": {options.get("jwt_groups_claim") or "groups": groups},
+        "bound_audiences": sorted(options.get("jwt_bound_audiences") or []),
+        "token_policies": [names["openbao_policy"]],
+        "token_ttl": ttl_seconds(options.get("token_ttl") or "1h"),
+    }
+    if role["role_type"] == "oidc":
+        role["allowed_redirect_uris"] = sorted(options.get("oidc_redirect_uris") or [])
+    return role
+
+
+def plan_tenant(bao, spec, options, mounts, auth_mounts):
+    """The Plan for one tenant (``options``: state, purge, auth mounts, TTLs; see the openbao_tenant module)."""
+    names = spec["names"]
+    state = options.get("state") or "present"
+    plan = Plan(spec["name"])
+    mount = names["kv_mount"]
+    existing = mounts.get(mount + "/")
+    plan.before["kv_mount"] = mount if existing else None
+    if existing and (existing.get("type") != "kv" or str((existing.get("options") or {}).get("version")) != "2"):
+        raise ValueError(
+            f"tenant {spec['name']}: {mount}/ is mounted as {existing.get('type')} {existing.get('options')}, not KV v2; move it away first"
+        )
+
+    policies = {}
+    for name, rules in tenant_render.openbao_policies(spec).items():
+        policies[name] = openbao_policy.check_tenant_policy(rules, [mount + "/"])
+    for name, desired in policies.items():
+        plan_policy(bao, plan, name, desired, state)
+
+    kube_mount = options.get("kubernetes_auth_mount")
+    if kube_mount and (state == "present" or kube_mount + "/" in auth_mounts):
+        if kube_mount + "/" not in auth_mounts:
+            raise ValueError(
+                f"the Kubernetes auth method is not enabled at auth/{kube_mount}/ (set kubernetes_auth_mount, or enable and configure it first)"
+            )
+        plan_role(
+            bao,
+            plan,
+            f"auth/{kube_mount} role {names['openbao_role']}",
+            f"auth/{kube_mount}/role/{names['openbao_role']}",
+            kubernetes_role(spec, options),
+            state,
+        )
+    jwt_mount = options.get("jwt_auth_mount")
+    if jwt_mount and (state == "present" or jwt_mount + "/" in auth_mounts):
+        if jwt_mount + "/" not in auth_mounts:
+            raise ValueError(
+                f"the JWT/OIDC auth method is not enabled at auth/{jwt_mount}/ (set jwt_auth_mount, or enable and configure it first)"
+            )
+        plan_role(
+            bao,
+            plan,
+            f"auth/{jwt_mount} role {names['openbao_role']}",
+            f"auth/{jwt_mount}/role/{names['openbao_role']}",
+            jwt_role(spec, options),
+            state,
+        )
+
+    if state == "present":
+        plan.after["kv_mount"] = mount
+        if not existing:
+            plan.add(
+                f"enable KV v2 at {mount}/",
+                lambda: bao.write(
+                    f"sys/mounts/{mount}",
+                    {"type": "kv", "options": {"version": "2"}, "description": f"Secrets of tenant {spec['name']}"},
+                ),
+            )
+        plan.before["credentials"], plan.after["credentials"] = [], []
+        for rel, make in sorted(credential_paths(spec).items()):
+            present = existing is not None and bao.read(f"{mount}/metadata/{rel}") is not None
+            if present:
+                plan.before["credentials"].append(rel)
+                plan.after["credentials"].append(rel)
+            else:
+                plan.after["credentials"].append(f"{rel} (generated, value not shown)")
+                plan.add(
+                    f"generate credentials {mount}/{rel}",
+                    lambda rel=rel, make=make: bao.write(
+                        f"{mount}/data/{rel}", {"data": make(), "options": {"cas": 0}}
+                    ),
+                )
+    elif options.get("purge"):
+        plan.after["kv_mount"] = None
+        if existing:
+            plan.add(f"disable {mount}/ and delete its secrets", lambda: bao.delete(f"sys/mounts/{mount}"))
+    else:
+        plan.after["kv_mount"] = mount if existing else None
+        if existing:
+            plan.kept.append({"backend": "openbao", "what": f"KV v2 mount {mount}/ (tenant secrets)", "where": bao.url})
+    return plan
+
+
+def reconcile(bao, tenants, options, check_mode):
+    mounts = bao.mounts()
+    auth_mounts = bao.auth_mounts()
+    return run_plans(lambda spec: plan_tenant(bao, spec, options, mounts, auth_mounts), tenants, check_mode)

@@ -1,0 +1,739 @@
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+"""The tenant spec: schema, validation, normalisation and the names every backend derives from it.
+
+One YAML file per tenant (``inventories/<env>/tenants/<name>.yml``) is validated here before any backend is
+touched.  ``validate_tenants()`` checks a whole set (duplicates and cross-tenant references need all of them)
+and returns the normalised specs: defaults filled in, quantities canonical, derived names attached.  Every
+problem is reported at once, each naming the field and how to fix it.  docs/tenants.md documents the schema.
+"""
+
+import copy
+import difflib
+import ipaddress
+import re
+
+from ansible_collections.cloudforge.platform.plugins.module_utils import k8s_quantity
+
+SCHEMA_VERSION = 1
+NAME_MAX = 30
+DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+STREAM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+SUBJECT_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+RESERVED_NAMES = frozenset(["default", "system", "platform", "admin", "root", "kube", "cloudforge", "sys"])
+
+# NVIDIA GPUs the platform schedules, keyed by the short product name used in tenant specs.  `label` is the
+# value the GPU operator's feature discovery puts in the node label nvidia.com/gpu.product; `mig` lists the
+# MIG profiles the product supports.  With the GPU operator's default device plugin (no resource renaming)
+# whole GPUs are the extended resource nvidia.com/gpu and, with the `mixed` MIG strategy, each MIG profile is
+# its own resource nvidia.com/mig-<profile>.  docs/tenants.md explains the choice.
+GPU_PRODUCTS = {
+    "H200": {"label": "NVIDIA-H200", "mig": ["1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb"]},
+    "H100": {
+        "label": "NVIDIA-H100-80GB-HBM3",
+        "mig": ["1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"],
+    },
+    "A100-80GB": {
+        "label": "NVIDIA-A100-SXM4-80GB",
+        "mig": ["1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"],
+    },
+    "A100": {
+        "label": "NVIDIA-A100-SXM4-40GB",
+        "mig": ["1g.5gb", "1g.10gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb"],
+    },
+    "A30": {"label": "NVIDIA-A30", "mig": ["1g.6gb", "2g.12gb", "4g.24gb"]},
+    "L40S": {"label": "NVIDIA-L40S", "mig": []},
+    "L40": {"label": "NVIDIA-L40", "mig": []},
+    "L4": {"label": "NVIDIA-L4", "mig": []},
+    "A10": {"label": "NVIDIA-A10", "mig": []},
+    "T4": {"label": "Tesla-T4", "mig": []},
+}
+GPU_RESOURCE = "nvidia.com/gpu"
+MIG_PROFILES = sorted({p for product in GPU_PRODUCTS.values() for p in product["mig"]})
+
+# What a tenant's pods may be allowed to reach, by name.  DNS is always allowed.  Operators override the
+# namespaces/labels/ports through the modules' `platform_services` option (see docs/tenants.md).
+PLATFORM_SERVICES = {
+    "dns": {"namespace": "kube-system", "pods": {"k8s-app": "kube-dns"}, "ports": [["UDP", 53], ["TCP", 53]]},
+    "gateway": {"namespace": "cf-gateway", "pods": {"app.kubernetes.io/name": "apisix"}, "ports": [["TCP", 9080]]},
+    "openbao": {"namespace": "cf-security", "pods": {"app.kubernetes.io/name": "openbao"}, "ports": [["TCP", 8200]]},
+    "keycloak": {"namespace": "cf-iam", "pods": {"app.kubernetes.io/name": "keycloak"}, "ports": [["TCP", 8080]]},
+    "minio": {"namespace": "cf-storage", "pods": {"app.kubernetes.io/name": "minio"}, "ports": [["TCP", 9000]]},
+    "nats": {"namespace": "cf-eventing", "pods": {"app.kubernetes.io/name": "nats"}, "ports": [["TCP", 4222]]},
+    "scylla": {"namespace": "cf-data", "pods": {"app.kubernetes.io/name": "scylla"}, "ports": [["TCP", 9042]]},
+    "models": {"namespace": "cf-ai", "pods": {}, "ports": [["TCP", 8080], ["TCP", 80]]},
+    "observability": {
+        "namespace": "cf-observability",
+        "pods": {"app.kubernetes.io/name": "opentelemetry-collector"},
+        "ports": [["TCP", 4317], ["TCP", 4318]],
+    },
+}
+# Pod and service networks of the cluster (k3s defaults); tenant egress CIDRs may not overlap them, which
+# would let a tenant reach other tenants' pods around the network policies.
+DEFAULT_CLUSTER_CIDRS = ["10.42.0.0/16", "10.43.0.0/16"]
+
+SERVICE_ACCOUNT_ROLES = ("member", "viewer")
+
+DEFAULTS = {
+    "quotas": {
+        "cpu": "2",
+        "memory": "4Gi",
+        "storage": "20Gi",
+        "object_storage": "10Gi",
+        "gpu": {"count": 0, "product": None, "mig_profile": None},
+        "max_models": 2,
+        "max_databases": 1,
+        "max_pods": 50,
+    },
+    "limits": {"default_cpu": "500m", "default_memory": "512Mi", "request_cpu": "100m", "request_memory": "128Mi"},
+    "network": {"allow_from_tenants": [], "platform_services": [], "egress_cidrs": []},
+    "databases": {"postgres": [], "scylla": []},
+    "gateway": {"requests_per_minute": 600, "tokens_per_minute": 100000, "consumers": []},
+}
+TOP_KEYS = (
+    "schema_version",
+    "name",
+    "display_name",
+    "owners",
+    "members",
+    "service_accounts",
+    "quotas",
+    "limits",
+    "network",
+    "databases",
+    "buckets",
+    "streams",
+    "gateway",
+)
+QUOTA_KEYS = tuple(DEFAULTS["quotas"])
+QUANTITY_QUOTAS = {"cpu": "4 or 500m", "memory": "16Gi", "storage": "100Gi", "object_storage": "50Gi"}
+COUNT_QUOTAS = ("max_models", "max_databases", "max_pods")
+
+
+class TenantSpecError(ValueError):
+    """One or more tenant specs are invalid; ``errors`` lists one message per problem."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__(
+            f"""{len(self.errors)} problem(s) in the tenant spec(s), nothing was changed:\n- {
+                '''
+- '''.join(self.errors)
+            }"""
+        )
+
+
+def names(tenant):
+    """The names every backend derives from a tenant name (one place, so the backends agree)."""
+    return {
+        "namespace": f"tenant-{tenant}",
+        "label": "cloudforge.io/tenant",
+        "openbao_policy": f"tenant-{tenant}",
+        "openbao_workload_policy": f"tenant-{tenant}-workload",
+        "openbao_role": f"tenant-{tenant}",
+        "kv_mount": f"tenants/{tenant}",
+        "keycloak_group": f"tenant-{tenant}",
+        "keycloak_client": f"tenant-{tenant}",
+        "s3_user": f"tenant-{tenant}",
+        "s3_policy": f"tenant-{tenant}",
+        "bucket_prefix": f"{tenant}-",
+        "nats_account": "TENANT_{}".format(tenant.upper().replace("-", "_")),
+        "nats_user": f"tenant-{tenant}",
+        "subject_prefix": f"tenants.{tenant}",
+        "gateway_consumer": f"tenant-{tenant}",
+        "postgres_cluster": f"{tenant}-pg",
+    }
+
+
+def gpu_resource_name(product=None, mig_profile=None):
+    """The Kubernetes extended resource that a GPU allotment is counted in."""
+    if mig_profile:
+        return f"nvidia.com/mig-{mig_profile}"
+    return GPU_RESOURCE
+
+
+def gpu_resource_names():
+    """Every GPU extended resource the platform knows (all must be capped in every tenant quota)."""
+    return [GPU_RESOURCE] + [f"nvidia.com/mig-{p}" for p in MIG_PROFILES]
+
+
+def sanitize_name(value, max_length=NAME_MAX):
+    """Turn any string into a DNS-1123 label (lower case, [a-z0-9-], trimmed, at most max_length characters).
+
+    Long names are cut and given a short stable hash so two long names stay distinct.
+    """
+    import hashlib
+
+    text = re.sub(r"[^a-z0-9-]+", "-", str(value).strip().lower())
+    text = re.sub(r"-{2,}", "-", text).strip("-")
+    if len(text) > max_length:
+        digest = hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:6]
+        text = "{}-{}".format(text[: max_length - 7].rstrip("-"), digest)
+    if not text:
+        raise ValueError(f"{value!r} has no character usable in a DNS-1123 name")
+    return text
+
+
+def _suggest(key, allowed, verb="did you mean"):
+    """``"<verb> 'x'? "`` for the closest allowed value, or nothing."""
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if not close:
+        return ""
+    return f"{verb} {close[0]!r}? " if verb == "did you mean" else f"{verb} to {close[0]!r}, or "
+
+
+class _Checker:
+    def __init__(self, source):
+        self.source = source
+        self.errors = []
+
+    def error(self, field, problem, fix):
+        self.errors.append(f"{self.source}: {field}: {problem}. Fix: {fix}")
+
+    def mapping(self, value, field):
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.error(field, f"must be a mapping, got {type(value).__name__}", "write it as key: value pairs")
+            return {}
+        return value
+
+    def sequence(self, value, field):
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.error(field, f"must be a list, got {type(value).__name__}", "write it as a YAML list (- item)")
+            return []
+        return value
+
+    def unknown(self, value, allowed, field):
+        for key in value:
+            if key not in allowed:
+                self.error(
+                    f"{field}.{key}" if field else str(key),
+                    "unknown field",
+                    "{}remove it or use one of: {}".format(
+                        _suggest(str(key), list(allowed), "rename it"), ", ".join(allowed)
+                    ),
+                )
+
+    def quantity(self, value, field, example, allow_zero=True):
+        try:
+            number = k8s_quantity.to_decimal(value)
+        except k8s_quantity.QuantityError as exc:
+            self.error(field, str(exc), f"use a Kubernetes quantity such as {example}")
+            return None
+        if number < 0 or (number == 0 and not allow_zero):
+            self.error(
+                field,
+                "{!r} must be {}".format(value, "0 or more" if allow_zero else "above 0"),
+                f"use a quantity such as {example}",
+            )
+            return None
+        return k8s_quantity.canonical(value)
+
+    def count(self, value, field, minimum=0, example="3"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, str) and value.strip().isdigit():
+                value = int(value.strip())
+            else:
+                self.error(field, f"{value!r} is not a whole number", f"use a whole number such as {example}")
+                return None
+        if value < minimum:
+            self.error(field, f"{value!r} is below {minimum}", f"use a whole number of at least {minimum}")
+            return None
+        return value
+
+    def string(self, value, field, pattern, fix, max_length=None):
+        if not isinstance(value, str) or not pattern.match(value) or (max_length and len(value) > max_length):
+            self.error(field, f"{value!r} is not valid", fix)
+            return None
+        return value
+
+    def dns_label(self, value, field, max_length=63, reserved=()):
+        if not isinstance(value, str) or not DNS_LABEL_RE.match(value) or len(value) > max_length:
+            hint = (
+                sanitize_name(value, max_length)
+                if isinstance(value, str) and re.search(r"[A-Za-z0-9]", value)
+                else "app"
+            )
+            self.error(
+                field,
+                f"{value!r} is not a DNS-1123 label of at most {max_length} characters",
+                f"use a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit, e.g. {hint!r}",
+            )
+            return None
+        if value in reserved:
+            self.error(field, f"{value!r} is reserved for the platform", "choose another name")
+            return None
+        return value
+
+
+def _groups(check, raw, field, required):
+    groups = check.sequence(raw, field)
+    if required and not groups:
+        check.error(field, "no group given", "list at least one identity (Keycloak) group, e.g. ['acme-admins']")
+    out = []
+    for i, group in enumerate(groups):
+        name = check.string(
+            group,
+            f"{field}[{i}]",
+            GROUP_RE,
+            "use a group name of letters, digits and . _ @ -, e.g. 'acme-admins'",
+        )
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
+def _quotas(check, raw):
+    raw = check.mapping(raw, "quotas")
+    check.unknown(raw, QUOTA_KEYS, "quotas")
+    out = copy.deepcopy(DEFAULTS["quotas"])
+    for key, example in QUANTITY_QUOTAS.items():
+        if key in raw:
+            out[key] = check.quantity(raw[key], f"quotas.{key}", example, allow_zero=key != "cpu")
+    for key in COUNT_QUOTAS:
+        if key in raw:
+            out[key] = check.count(raw[key], f"quotas.{key}")
+    gpu = raw.get("gpu")
+    if gpu is not None:
+        if isinstance(gpu, int) and not isinstance(gpu, bool):
+            gpu = {"count": gpu}
+        gpu = check.mapping(gpu, "quotas.gpu")
+        check.unknown(gpu, ("count", "product", "mig_profile"), "quotas.gpu")
+        out["gpu"]["count"] = check.count(gpu.get("count", 0), "quotas.gpu.count", example="2")
+        product = gpu.get("product")
+        if product is not None:
+            match = [p for p in GPU_PRODUCTS if p.lower() == str(product).lower()]
+            if not match:
+                check.error(
+                    "quotas.gpu.product",
+                    f"unknown GPU product {product!r}",
+                    "{}use one of {}, or leave it out for any GPU".format(
+                        _suggest(str(product).upper(), list(GPU_PRODUCTS)), ", ".join(GPU_PRODUCTS)
+                    ),
+                )
+            else:
+                product = match[0]
+            out["gpu"]["product"] = product
+        mig = gpu.get("mig_profile")
+        if mig is not None:
+            mig = str(mig)
+            known = GPU_PRODUCTS[product]["mig"] if product in GPU_PRODUCTS else MIG_PROFILES
+            if mig not in known:
+                where = f"the {product}" if product in GPU_PRODUCTS else "any known GPU"
+                check.error(
+                    "quotas.gpu.mig_profile",
+                    f"{mig!r} is not a MIG profile of {where}",
+                    f"use one of {(', '.join(known) if known else f'nothing: {product} has no MIG support')}",
+                )
+            out["gpu"]["mig_profile"] = mig
+    return out
+
+
+def _limits(check, raw, quotas):
+    raw = check.mapping(raw, "limits")
+    check.unknown(raw, tuple(DEFAULTS["limits"]), "limits")
+    out = dict(DEFAULTS["limits"])
+    for key in DEFAULTS["limits"]:
+        if key in raw:
+            out[key] = check.quantity(raw[key], f"limits.{key}", "500m" if "cpu" in key else "512Mi", allow_zero=False)
+    for kind in ("cpu", "memory"):
+        req, lim = out[f"request_{kind}"], out[f"default_{kind}"]
+        if req and lim and k8s_quantity.compare(req, lim) > 0:
+            check.error(
+                f"limits.request_{kind}",
+                f"{req} is above limits.default_{kind} ({lim})",
+                "lower it or raise the default limit",
+            )
+        if lim and quotas.get(kind) and k8s_quantity.compare(lim, quotas[kind]) > 0:
+            check.error(
+                f"limits.default_{kind}",
+                f"{lim} is above the tenant's quotas.{kind} ({quotas[kind]}), so no default pod would fit",
+                f"lower limits.default_{kind} or raise quotas.{kind}",
+            )
+    return out
+
+
+def _cidr_overlaps(net, cluster_cidrs):
+    for cidr in cluster_cidrs:
+        other = ipaddress.ip_network(cidr, strict=False)
+        if net.version == other.version and net.overlaps(other):
+            return cidr
+    return None
+
+
+def _network(check, raw, cluster_cidrs, platform_services):
+    raw = check.mapping(raw, "network")
+    check.unknown(raw, tuple(DEFAULTS["network"]), "network")
+    out = {"allow_from_tenants": [], "platform_services": [], "egress_cidrs": []}
+    for i, tenant in enumerate(check.sequence(raw.get("allow_from_tenants"), "network.allow_from_tenants")):
+        name = check.dns_label(tenant, f"network.allow_from_tenants[{i}]", NAME_MAX)
+        if name and name not in out["allow_from_tenants"]:
+            out["allow_from_tenants"].append(name)
+    for i, svc in enumerate(check.sequence(raw.get("platform_services"), "network.platform_services")):
+        if svc not in platform_services:
+            check.error(
+                f"network.platform_services[{i}]",
+                f"unknown platform service {svc!r}",
+                "{}use one of {}".format(
+                    _suggest(str(svc), list(platform_services)), ", ".join(sorted(platform_services))
+                ),
+            )
+        elif svc not in out["platform_services"]:
+            out["platform_services"].append(svc)
+    for i, cidr in enumerate(check.sequence(raw.get("egress_cidrs"), "network.egress_cidrs")):
+        field = f"network.egress_cidrs[{i}]"
+        try:
+            net = ipaddress.ip_network(str(cidr), strict=True)
+        except ValueError as exc:
+            check.error(
+                field, f"{cidr!r} is not a CIDR ({exc})", "write a network address with prefix, e.g. 203.0.113.0/24"
+            )
+            continue
+        overlap = _cidr_overlaps(net, cluster_cidrs)
+        if overlap:
+            check.error(
+                field,
+                f"{net} overlaps the cluster network {overlap}, which would reach other tenants' pods",
+                "list only external networks; tenants reach each other through network.allow_from_tenants",
+            )
+            continue
+        if str(net) not in out["egress_cidrs"]:
+            out["egress_cidrs"].append(str(net))
+    return out
+
+
+def _unique(check, items, field, key):
+    seen = set()
+    for i, item in enumerate(items):
+        value = item.get(key)
+        if value is not None and value in seen:
+            check.error(f"{field}[{i}].{key}", f"{value!r} appears twice", f"give each entry a distinct {key}")
+        seen.add(value)
+
+
+def _databases(check, raw, quotas):
+    raw = check.mapping(raw, "databases")
+    check.unknown(raw, ("postgres", "scylla"), "databases")
+    out = {"postgres": [], "scylla": []}
+    for i, db in enumerate(check.sequence(raw.get("postgres"), "databases.postgres")):
+        field = f"databases.postgres[{i}]"
+        if isinstance(db, str):
+            db = {"name": db}
+        db = check.mapping(db, field)
+        check.unknown(db, ("name", "storage", "pgvector", "instances"), field)
+        name = check.dns_label(db.get("name"), field + ".name", 30, reserved=("postgres", "template0", "template1"))
+        if name and "-" in name:
+            check.error(
+                field + ".name",
+                f"{name!r} contains '-', which PostgreSQL needs quoted",
+                "use letters and digits only, e.g. {!r}".format(name.replace("-", "")),
+            )
+        storage = check.quantity(db.get("storage", "1Gi"), field + ".storage", "10Gi", allow_zero=False)
+        pgvector = db.get("pgvector", True)
+        if not isinstance(pgvector, bool):
+            check.error(field + ".pgvector", f"{pgvector!r} is not true/false", "write true or false")
+        instances = check.count(db.get("instances", 1), field + ".instances", minimum=1, example="1")
+        out["postgres"].append(
+            {"name": name, "storage": storage, "pgvector": pgvector is not False, "instances": instances}
+        )
+    for i, ks in enumerate(check.sequence(raw.get("scylla"), "databases.scylla")):
+        field = f"databases.scylla[{i}]"
+        if isinstance(ks, str):
+            ks = {"keyspace": ks}
+        ks = check.mapping(ks, field)
+        check.unknown(ks, ("keyspace", "replication_factor"), field)
+        keyspace = ks.get("keyspace")
+        if not isinstance(keyspace, str) or not re.match(r"^[a-z][a-z0-9_]{0,29}$", keyspace):
+            check.error(
+                field + ".keyspace",
+                f"{keyspace!r} is not a valid keyspace name",
+                "use lower-case letters, digits and '_' (max 30), starting with a letter",
+            )
+            keyspace = None
+        rf = check.count(ks.get("replication_factor", 1), field + ".replication_factor", minimum=1, example="3")
+        out["scylla"].append({"keyspace": keyspace, "replication_factor": rf})
+    volumes = [
+        k8s_quantity.canonical(f"{k8s_quantity.to_decimal(db['storage']) * db['instances']}")
+        for db in out["postgres"]
+        if db["storage"] and db["instances"]
+    ]
+    if volumes and quotas.get("storage") and k8s_quantity.compare(k8s_quantity.add(*volumes), quotas["storage"]) > 0:
+        check.error(
+            "databases.postgres",
+            "the databases' volumes (storage x instances) add up to {}, above quotas.storage ({})".format(
+                k8s_quantity.add(*volumes), quotas["storage"]
+            ),
+            "lower databases.postgres[].storage or raise quotas.storage",
+        )
+    _unique(check, out["postgres"], "databases.postgres", "name")
+    _unique(check, out["scylla"], "databases.scylla", "keyspace")
+    total = len(out["postgres"]) + len(out["scylla"])
+    if quotas.get("max_databases") is not None and total > quotas["max_databases"]:
+        check.error(
+            "databases",
+            f"{total} databases requested but quotas.max_databases is {quotas['max_databases']}",
+            f"raise quotas.max_databases to {total} or remove databases",
+        )
+    return out
+
+
+def _buckets(check, raw, tenant, quotas):
+    out = []
+    used = []
+    for i, bucket in enumerate(check.sequence(raw, "buckets")):
+        field = f"buckets[{i}]"
+        if isinstance(bucket, str):
+            bucket = {"name": bucket}
+        bucket = check.mapping(bucket, field)
+        check.unknown(bucket, ("name", "quota", "versioning"), field)
+        # The S3 bucket is <tenant>-<name>, which must stay within S3's 63 characters.
+        name = check.dns_label(bucket.get("name"), field + ".name", 62 - len(tenant or ""))
+        quota = None
+        if bucket.get("quota") is not None:
+            quota = check.quantity(bucket["quota"], field + ".quota", "50Gi", allow_zero=False)
+            if quota:
+                used.append(quota)
+        versioning = bucket.get("versioning", False)
+        if not isinstance(versioning, bool):
+            check.error(field + ".versioning", f"{versioning!r} is not true/false", "write true or false")
+        out.append({"name": name, "quota": quota, "versioning": versioning is True})
+    _unique(check, out, "buckets", "name")
+    limit = quotas.get("object_storage")
+    if used and limit is not None and k8s_quantity.compare(k8s_quantity.add(*used), limit) > 0:
+        check.error(
+            "buckets",
+            f"bucket quotas add up to {k8s_quantity.add(*used)}, above quotas.object_storage ({limit})",
+            "lower the bucket quotas or raise quotas.object_storage",
+        )
+    return out
+
+
+def _streams(check, raw):
+    out = []
+    for i, stream in enumerate(check.sequence(raw, "streams")):
+        field = f"streams[{i}]"
+        if isinstance(stream, str):
+            stream = {"name": stream}
+        stream = check.mapping(stream, field)
+        check.unknown(stream, ("name", "subjects", "max_bytes", "max_age", "replicas"), field)
+        name = check.string(
+            stream.get("name"), field + ".name", STREAM_RE, "use letters, digits, '_' and '-' (max 63), e.g. 'orders'"
+        )
+        subjects = []
+        for j, subject in enumerate(
+            check.sequence(stream.get("subjects", [name and name.lower()]), field + ".subjects")
+        ):
+            tokens = str(subject).split(".") if subject else [""]
+            bad = [
+                t
+                for n, t in enumerate(tokens)
+                if not (SUBJECT_TOKEN_RE.match(t) or t == "*" or (t == ">" and n == len(tokens) - 1))
+            ]
+            if bad:
+                check.error(
+                    f"{field}.subjects[{j}]",
+                    f"{subject!r} is not a NATS subject relative to the tenant's prefix",
+                    "use dot-separated tokens of letters, digits, '_' and '-', with '*' or a final '>' as wildcards, e.g. 'orders.>'",
+                )
+            else:
+                subjects.append(str(subject))
+        max_bytes = check.quantity(stream.get("max_bytes", "1Gi"), field + ".max_bytes", "1Gi", allow_zero=False)
+        max_age = stream.get("max_age", "7d")
+        if not (isinstance(max_age, str) and re.match(r"^[0-9]+(s|m|h|d)$", max_age)):
+            check.error(
+                field + ".max_age", f"{max_age!r} is not a duration", "use a number with s, m, h or d, e.g. '7d'"
+            )
+            max_age = None
+        replicas = check.count(stream.get("replicas", 1), field + ".replicas", minimum=1, example="3")
+        if replicas and replicas > 5:
+            check.error(field + ".replicas", f"{replicas} is above JetStream's maximum of 5", "use 1, 3 or 5")
+        out.append(
+            {"name": name, "subjects": subjects, "max_bytes": max_bytes, "max_age": max_age, "replicas": replicas}
+        )
+    _unique(check, out, "streams", "name")
+    return out
+
+
+def _gateway(check, raw):
+    raw = check.mapping(raw, "gateway")
+    check.unknown(raw, tuple(DEFAULTS["gateway"]), "gateway")
+    out = copy.deepcopy(DEFAULTS["gateway"])
+    if "requests_per_minute" in raw:
+        out["requests_per_minute"] = check.count(
+            raw["requests_per_minute"], "gateway.requests_per_minute", minimum=1, example="600"
+        )
+    if "tokens_per_minute" in raw:
+        out["tokens_per_minute"] = check.count(
+            raw["tokens_per_minute"], "gateway.tokens_per_minute", minimum=0, example="100000"
+        )
+    for i, consumer in enumerate(check.sequence(raw.get("consumers"), "gateway.consumers")):
+        name = check.dns_label(consumer, f"gateway.consumers[{i}]", 30)
+        if name and name not in out["consumers"]:
+            out["consumers"].append(name)
+    return out
+
+
+def _service_accounts(check, raw):
+    if raw is None:
+        return [{"name": "workload", "role": "member"}]
+    out = []
+    for i, sa in enumerate(check.sequence(raw, "service_accounts")):
+        field = f"service_accounts[{i}]"
+        if isinstance(sa, str):
+            sa = {"name": sa}
+        sa = check.mapping(sa, field)
+        check.unknown(sa, ("name", "role"), field)
+        name = check.dns_label(sa.get("name"), field + ".name", 63, reserved=("default",))
+        role = sa.get("role", "member")
+        if role not in SERVICE_ACCOUNT_ROLES:
+            check.error(
+                field + ".role", f"unknown role {role!r}", "use one of {}".format(", ".join(SERVICE_ACCOUNT_ROLES))
+            )
+        out.append({"name": name, "role": role})
+    _unique(check, out, "service_accounts", "name")
+    return out
+
+
+def normalize_tenant(raw, source=None, cluster_cidrs=None, platform_services=None):
+    """Validate one spec on its own; returns (normalised spec, [errors])."""
+    check = _Checker(source or "tenant")
+    cluster_cidrs = DEFAULT_CLUSTER_CIDRS if cluster_cidrs is None else cluster_cidrs
+    platform_services = PLATFORM_SERVICES if platform_services is None else platform_services
+    if not isinstance(raw, dict):
+        check.error(
+            "(document)",
+            f"a tenant spec must be a mapping, got {type(raw).__name__}",
+            "start the file with 'name: <tenant>'",
+        )
+        return None, check.errors
+    check.unknown(raw, TOP_KEYS, "")
+    version = raw.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        check.error(
+            "schema_version",
+            f"{version!r} is not supported",
+            f"use schema_version: {SCHEMA_VERSION} (or leave it out)",
+        )
+    if "name" not in raw:
+        check.error("name", "missing", "add 'name: <tenant>' (lower-case letters, digits and '-')")
+    name = check.dns_label(raw.get("name"), "name", NAME_MAX, reserved=RESERVED_NAMES) if "name" in raw else None
+    display = raw.get("display_name", name)
+    if display is not None and (not isinstance(display, str) or not display.strip() or len(display) > 100):
+        check.error(
+            "display_name",
+            f"{display!r} must be non-empty text of at most 100 characters",
+            "write a short human-readable name",
+        )
+    quotas = _quotas(check, raw.get("quotas"))
+    spec = {
+        "schema_version": SCHEMA_VERSION,
+        "name": name,
+        "display_name": display,
+        "owners": _groups(check, raw.get("owners"), "owners", required=True),
+        "members": _groups(check, raw.get("members"), "members", required=False),
+        "service_accounts": _service_accounts(check, raw.get("service_accounts")),
+        "quotas": quotas,
+        "limits": _limits(check, raw.get("limits"), quotas),
+        "network": _network(check, raw.get("network"), cluster_cidrs, platform_services),
+        "databases": _databases(check, raw.get("databases"), quotas),
+        "buckets": _buckets(check, raw.get("buckets"), name, quotas),
+        "streams": _streams(check, raw.get("streams")),
+        "gateway": _gateway(check, raw.get("gateway")),
+    }
+    if name and name in spec["network"]["allow_from_tenants"]:
+        check.error(
+            "network.allow_from_tenants",
+            "lists the tenant itself",
+            f"remove {name!r}: a tenant's own pods can always reach each other",
+        )
+    if name:
+        spec["names"] = names(name)
+        spec["names"]["buckets"] = ["{}-{}".format(name, b["name"]) for b in spec["buckets"] if b["name"]]
+    return spec, check.errors
+
+
+def validate_tenants(raws, cluster_cidrs=None, platform_services=None):
+    """Validate a set of tenant specs together and return them normalised, sorted by name.
+
+    ``raws`` is a list of specs or of ``{"source": <file>, "spec": <spec>}`` entries.  Raises TenantSpecError
+    listing every problem; nothing is returned (so nothing can be applied) unless every spec is valid.
+    """
+    errors = []
+    specs = []
+    if not isinstance(raws, list):
+        raise TenantSpecError(
+            [f"tenants: expected a list of tenant specs, got {type(raws).__name__}. Fix: pass a list"]
+        )
+    for i, entry in enumerate(raws):
+        source = None
+        if isinstance(entry, dict) and "spec" in entry and set(entry) <= {"spec", "source"}:
+            source, entry = entry.get("source"), entry["spec"]
+        source = source or f"tenants[{i}]"
+        spec, problems = normalize_tenant(entry, source, cluster_cidrs, platform_services)
+        errors.extend(problems)
+        if spec is not None:
+            spec["source"] = source
+            specs.append(spec)
+    by_name = {}
+    for spec in specs:
+        name = spec["name"]
+        if not name:
+            continue
+        if name in by_name:
+            errors.append(
+                "{}: name: tenant {!r} is already defined in {}. Fix: rename one of them or delete the duplicate file".format(
+                    spec["source"], name, by_name[name]["source"]
+                )
+            )
+            continue
+        by_name[name] = spec
+        stem = re.sub(r"\.ya?ml$", "", str(spec["source"]).replace("\\", "/").rsplit("/", 1)[-1])
+        if str(spec["source"]).endswith((".yml", ".yaml")) and stem != name:
+            errors.append(
+                f"{spec['source']}: name: {name!r} does not match the file name. "
+                f"Fix: rename the file to {name}.yml or set name: {stem}"
+            )
+    for spec in by_name.values():
+        for i, other in enumerate(spec["network"]["allow_from_tenants"]):
+            if other not in by_name and other != spec["name"]:
+                errors.append(
+                    f"{spec['source']}: network.allow_from_tenants[{i}]: tenant {other!r} does not exist. "
+                    f"Fix: {_suggest(other, list(by_name), 'correct it')}create tenants/{other}.yml or remove it from the list"
+                )
+    group_owner = {}
+    for spec in by_name.values():
+        for field in ("owners", "members"):
+            for i, group in enumerate(spec[field]):
+                other = group_owner.setdefault(group, spec["name"])
+                if other != spec["name"]:
+                    errors.append(
+                        f"{spec['source']}: {field}[{i}]: identity group {group!r} already belongs to tenant {other!r}. "
+                        f"Fix: give each tenant its own groups, e.g. '{spec['name']}-{group}'"
+                    )
+    if errors:
+        raise TenantSpecError(errors)
+    # Egress is the mirror image of the other tenants' ingress allowances.
+    for spec in by_name.values():
+        spec["network"]["egress_to_tenants"] = sorted(
+            n for n, other in by_name.items() if spec["name"] in other["network"]["allow_from_tenants"]
+        )
+    return [by_name[n] for n in sorted(by_name)]
+
+
+def select(specs, tenant=None):
+    """The normalised specs to act on: all of them, or the one named ``tenant`` (error if unknown)."""
+    if not tenant:
+        return specs
+    chosen = [s for s in specs if s["name"] == tenant]
+    if not chosen:
+        raise TenantSpecError(
+            [
+                f"tenant: {tenant!r} has no spec. Fix: {_suggest(tenant, [s['name'] for s in specs])}"
+                f"add tenants/{tenant}.yml to the inventory or pick one of: {', '.join(s['name'] for s in specs) or '(none)'}"
+            ]
+        )
+    return chosen

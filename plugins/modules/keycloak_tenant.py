@@ -1,0 +1,149 @@
+#!/usr/bin/python
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r"""
+module: keycloak_tenant
+short_description: Provision or remove tenants in Keycloak (identity groups, realm roles, OIDC client)
+version_added: 0.1.0
+description:
+  - For each tenant, in the platform's realm, ensures one group per owner and member group of the spec (attributes
+    C(cloudforge.io/tenant) and C(cloudforge.io/role)), realm roles V(tenant-<name>-owner) and V(tenant-<name>-member)
+    mapped to those groups, and a public OIDC client V(tenant-<name>) (PKCE S256) whose tokens carry the user's group
+    names in C(groups), the tenant in C(tenant) and the audiences given in O(audiences) (for OpenBao's JWT/OIDC role).
+  - A group that another tenant already owns is refused; a group serves one tenant only.
+  - Everything is read and compared field by field, only differences are written; all tenants are handled concurrently
+    in one call (the per-object community.general keycloak modules would need several tasks per tenant).
+  - With O(state=absent) the tenant's groups (and so every membership), roles and client are deleted, which revokes
+    its users' access to everything that trusts the realm. Users themselves are not touched. No data is held here,
+    so O(purge) changes nothing.
+author:
+  - CloudForge maintainers (@cloudforge)
+extends_documentation_fragment:
+  - cloudforge.platform.keycloak_auth
+attributes:
+  check_mode:
+    support: full
+    description: Reads everything and reports what would change; writes nothing.
+  diff_mode:
+    support: full
+    description: Shows groups, roles and the client before and after (a public client has no secret).
+options:
+  tenants:
+    description:
+      - Normalised tenant specs, as returned by the P(cloudforge.platform.tenant_validate#filter) filter.
+    type: list
+    elements: dict
+    required: true
+  realm:
+    description: The platform's realm (created by the platform layer), where tenants live.
+    type: str
+    default: cloudforge
+  state:
+    description: V(present) provisions the tenants, V(absent) removes their groups, roles and client.
+    type: str
+    choices: [present, absent]
+    default: present
+  purge:
+    description: Accepted for symmetry with the other tenant modules; Keycloak holds no tenant data.
+    type: bool
+    default: false
+  audiences:
+    description: Audiences added to the tenant client's tokens (OpenBao's JWT role expects V(openbao)).
+    type: list
+    elements: str
+    default: [openbao]
+  redirect_uris:
+    description: Allowed redirect URIs of the tenant client.
+    type: list
+    elements: str
+    default: []
+  direct_access_grants:
+    description: Allow the resource owner password grant on the tenant client (CLI and test use; off for production).
+    type: bool
+    default: false
+requirements:
+  - requests
+seealso:
+  - module: cloudforge.platform.openbao_tenant
+"""
+
+EXAMPLES = r"""
+- name: Provision every tenant in Keycloak
+  cloudforge.platform.keycloak_tenant:
+    auth_keycloak_url: "{{ cloudforge_keycloak_url }}"
+    auth_username: "{{ cloudforge_keycloak_admin_user }}"
+    auth_password: "{{ cloudforge_keycloak_admin_password }}"
+    tenants: "{{ tenants }}"
+    redirect_uris: ["https://console.cloudforge.example/*"]
+"""
+
+RETURN = r"""
+tenants:
+  description: One entry per tenant.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Tenant name.
+      type: str
+    changed:
+      description: Whether anything of this tenant was (or would be) changed.
+      type: bool
+    actions:
+      description: What was (or, in check mode, would be) done.
+      type: list
+      elements: str
+      sample: ["create realm role tenant-acme-owner", "create group acme-admins", "create client tenant-acme"]
+kept:
+  description: Always empty (Keycloak holds no tenant data); present for symmetry with the other tenant modules.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_keycloak
+from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
+
+
+def main():
+    argument_spec = auth_argument_spec("keycloak_auth")
+    argument_spec.update(
+        tenants=dict(type="list", elements="dict", required=True),
+        realm=dict(type="str", default="cloudforge"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        purge=dict(type="bool", default=False),
+        audiences=dict(type="list", elements="str", default=["openbao"]),
+        redirect_uris=dict(type="list", elements="str", default=[]),
+        direct_access_grants=dict(type="bool", default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not tenant_keycloak.HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=str(tenant_keycloak.REQUESTS_IMPORT_ERROR))
+    params = module.params
+    for spec in params["tenants"]:
+        if not isinstance(spec, dict) or "names" not in spec:
+            module.fail_json(
+                msg="tenants: pass normalised specs (the output of the cloudforge.platform.tenant_validate filter)"
+            )
+    kc = tenant_keycloak.Keycloak.from_params(params)
+    try:
+        plans = tenant_keycloak.reconcile(kc, params["tenants"], params, module.check_mode)
+    except (tenant_keycloak.KeycloakError, ValueError) as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # connection problems, with their cause
+        module.fail_json(msg=f"Keycloak: {type(exc).__name__}: {exc}")
+    result = {"changed": any(p.changed for p in plans), "tenants": [p.result() for p in plans], "kept": []}
+    if module._diff:
+        result["diff"] = {
+            "before": {p.name: p.before for p in plans if p.changed},
+            "after": {p.name: p.after for p in plans if p.changed},
+        }
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+#!/usr/bin/python
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r"""
+module: openbao_tenant
+short_description: Provision or remove tenants in OpenBao (KV v2 mount, policies, auth roles, credentials)
+version_added: 0.1.0
+description:
+  - Gives each tenant its own KV v2 secrets engine at V(tenants/<name>/), two policies limited to it
+    (V(tenant-<name>) to manage secrets, V(tenant-<name>-workload) to read them), a Kubernetes auth role bound to the
+    tenant's namespace and service accounts, and a JWT/OIDC role that maps the tenant's identity (Keycloak) groups to its policy.
+  - Generates the credentials the tenant's platform resources need (database owner passwords, API gateway keys) straight into
+    the tenant's KV mount when they do not exist yet; existing values are never changed, and values are never returned or logged.
+  - Every object is read and compared in normalised form (policies by what they grant), and only differences are written,
+    so a second run reports no change. All tenants given are reconciled concurrently in one call.
+  - With O(state=absent) the policies and roles are deleted, which revokes all access; the KV mount and its secrets are kept
+    (and reported in RV(kept)) unless O(purge=true).
+author:
+  - CloudForge maintainers (@cloudforge)
+extends_documentation_fragment:
+  - cloudforge.platform.openbao_auth
+attributes:
+  check_mode:
+    support: full
+    description: Reads everything and reports what would change; writes nothing.
+  diff_mode:
+    support: full
+    description: Shows policies (HCL), roles and credential paths before and after; never secret values.
+options:
+  tenants:
+    description:
+      - Normalised tenant specs, as returned by the P(cloudforge.platform.tenant_validate#filter) filter.
+    type: list
+    elements: dict
+    required: true
+  state:
+    description:
+      - V(present) provisions the tenants, V(absent) revokes their access (and deletes their secrets with O(purge)).
+    type: str
+    choices: [present, absent]
+    default: present
+  purge:
+    description:
+      - With O(state=absent), also disable the tenant's KV mount, deleting every secret in it.
+    type: bool
+    default: false
+  kubernetes_auth_mount:
+    description:
+      - Path of the Kubernetes auth method (already enabled and configured by the platform). Empty to manage no Kubernetes role.
+    type: str
+    default: kubernetes
+  jwt_auth_mount:
+    description:
+      - Path of the JWT/OIDC auth method trusting Keycloak (already enabled and configured). Empty to manage no JWT/OIDC role.
+    type: str
+    default: oidc
+  jwt_role_type:
+    description:
+      - V(jwt) for tokens presented directly (CLI, CI), V(oidc) for the browser login flow.
+    type: str
+    choices: [jwt, oidc]
+    default: jwt
+  jwt_user_claim:
+    description: Claim used as the identity's name.
+    type: str
+    default: sub
+  jwt_groups_claim:
+    description: Claim holding the user's groups (Keycloak's group membership mapper, without full paths).
+    type: str
+    default: groups
+  jwt_bound_audiences:
+    description: Audiences (C(aud)) the role accepts, for example the Keycloak client ID.
+    type: list
+    elements: str
+    default: []
+  oidc_redirect_uris:
+    description: Allowed redirect URIs when O(jwt_role_type=oidc).
+    type: list
+    elements: str
+    default: []
+  token_ttl:
+    description: TTL of the tokens both roles issue (seconds, or with s, m, h or d).
+    type: str
+    default: 1h
+notes:
+  - Needs a token allowed to manage mounts, ACL policies and the roles of both auth methods.
+requirements:
+  - hvac
+seealso:
+  - module: cloudforge.platform.openbao_policy
+  - module: cloudforge.platform.tenant_kubernetes
+"""
+
+EXAMPLES = r"""
+- name: Provision every tenant in OpenBao
+  cloudforge.platform.openbao_tenant:
+    url: "{{ cloudforge_openbao_addr }}"
+    token: "{{ cloudforge_openbao_token }}"
+    tenants: "{{ tenants }}"
+    jwt_bound_audiences: [openbao]
+
+- name: Revoke acme's access, keep its secrets
+  cloudforge.platform.openbao_tenant:
+    url: "{{ cloudforge_openbao_addr }}"
+    token: "{{ cloudforge_openbao_token }}"
+    tenants: "{{ tenants | selectattr('name', '==', 'acme') }}"
+    state: absent
+"""
+
+RETURN = r"""
+tenants:
+  description: One entry per tenant.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Tenant name.
+      type: str
+      sample: acme
+    changed:
+      description: Whether anything of this tenant was (or would be) changed.
+      type: bool
+    actions:
+      description: What was (or, in check mode, would be) done, one line each; no secret values.
+      type: list
+      elements: str
+      sample: ["enable KV v2 at tenants/acme/", "create policy tenant-acme", "generate credentials tenants/acme/postgres/app"]
+kept:
+  description: Data kept on removal without O(purge), with where it is.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"backend": "openbao", "what": "KV v2 mount tenants/acme/ (tenant secrets)", "where": "https://openbao:8200"}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, openbao_policy, openbao_tenant
+from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
+
+
+def main():
+    argument_spec = auth_argument_spec("openbao_auth")
+    argument_spec.update(
+        tenants=dict(type="list", elements="dict", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        purge=dict(type="bool", default=False),
+        kubernetes_auth_mount=dict(type="str", default="kubernetes"),
+        jwt_auth_mount=dict(type="str", default="oidc"),
+        jwt_role_type=dict(type="str", choices=["jwt", "oidc"], default="jwt"),
+        jwt_user_claim=dict(type="str", default="sub"),
+        jwt_groups_claim=dict(type="str", default="groups"),
+        jwt_bound_audiences=dict(type="list", elements="str", default=[]),
+        oidc_redirect_uris=dict(type="list", elements="str", default=[]),
+        token_ttl=dict(type="str", default="1h", no_log=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not openbao_client.HAS_HVAC:
+        module.fail_json(msg=missing_required_lib("hvac"), exception=str(openbao_client.HVAC_IMPORT_ERROR))
+    params = module.params
+    for spec in params["tenants"]:
+        if not isinstance(spec, dict) or "names" not in spec:
+            module.fail_json(
+                msg="tenants: pass normalised specs (the output of the cloudforge.platform.tenant_validate filter)"
+            )
+    bao = openbao_client.OpenBao.from_params(params)
+    try:
+        plans = openbao_tenant.reconcile(bao, params["tenants"], params, module.check_mode)
+    except (openbao_client.OpenBaoError, openbao_policy.PolicyError, ValueError) as exc:
+        module.fail_json(msg=str(exc))
+    result = {
+        "changed": any(p.changed for p in plans),
+        "tenants": [p.result() for p in plans],
+        "kept": [k for p in plans for k in p.kept],
+    }
+    if module._diff:
+        result["diff"] = {
+            "before": {p.name: p.before for p in plans if p.changed},
+            "after": {p.name: p.after for p in plans if p.changed},
+        }
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+#!/usr/bin/python
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r"""
+module: tenant_kubernetes
+short_description: Provision or remove tenants on Kubernetes (namespace, quota, network policy, RBAC and more)
+version_added: 0.1.0
+description:
+  - Gives each tenant a namespace V(tenant-<name>) enforcing Pod Security V(restricted); a ResourceQuota covering CPU,
+    memory, storage, pods, KServe models, CloudNativePG databases and every NVIDIA GPU resource (whole GPUs and each MIG
+    profile, all but the tenant's own capped at 0); a LimitRange with default requests and limits; a default-deny
+    NetworkPolicy plus the tenant's allowances (same namespace, DNS, platform services, other tenants that allow it,
+    the API gateway) and a CiliumNetworkPolicy for external egress CIDRs; Roles V(tenant-owner), V(tenant-member),
+    V(tenant-viewer) bound to the tenant's identity groups and service accounts; a SecretStore and ExternalSecrets
+    syncing the tenant's generated credentials from OpenBao; a CloudNativePG Cluster with one Database (pgvector) per
+    database; ApisixConsumers with the tenant's request and token rate limits.
+  - Objects are server-side applied with field manager V(cloudforge). An object that already holds every wanted field is
+    not sent again, so a second run makes one GET per object and reports no change. All tenants given are handled
+    concurrently in one call.
+  - Before anything is written, every tenant's new quota is compared with what the tenant already uses; a quota below
+    current usage fails the task naming the spec field and the fix.
+  - Objects of the tenant that the spec no longer renders are deleted, except CloudNativePG Clusters and Databases,
+    which are kept and reported in RV(kept).
+  - With O(state=absent) everything that grants access is deleted (role bindings, roles, service accounts, gateway
+    consumers, secret sync, network allowances) and the namespace is labelled C(cloudforge.io/tenant-state=removed);
+    the namespace with its volumes and databases is kept unless O(purge=true), which deletes the namespace.
+author:
+  - CloudForge maintainers (@cloudforge)
+extends_documentation_fragment:
+  - cloudforge.platform.kubernetes_auth
+attributes:
+  check_mode:
+    support: full
+    description: Changes are computed by the apiserver with server-side dry run (C(dryRun=All)); nothing is stored.
+  diff_mode:
+    support: full
+    description: Shows every object that changes, before and after (no Secrets are managed, so no secret values).
+options:
+  tenants:
+    description:
+      - Normalised tenant specs, as returned by the P(cloudforge.platform.tenant_validate#filter) filter.
+    type: list
+    elements: dict
+    required: true
+  state:
+    description:
+      - V(present) provisions the tenants, V(absent) revokes their access (and deletes their namespace with O(purge)).
+    type: str
+    choices: [present, absent]
+    default: present
+  purge:
+    description:
+      - With O(state=absent), delete the tenant's namespace and everything in it, volumes and databases included.
+    type: bool
+    default: false
+  prune:
+    description:
+      - Delete managed objects of the tenant that the spec no longer renders (never database clusters or databases).
+    type: bool
+    default: true
+  group_prefix:
+    description:
+      - Prefix the apiserver's OIDC configuration (C(--oidc-groups-prefix)) adds to group names, for example V(oidc:).
+    type: str
+    default: ""
+  openbao_address:
+    description:
+      - OpenBao URL the tenant's SecretStore reads from. Without it no SecretStore or ExternalSecret is managed.
+    type: str
+  kubernetes_auth_mount:
+    description:
+      - Path of OpenBao's Kubernetes auth method, for the SecretStore.
+    type: str
+    default: kubernetes
+  platform_services:
+    description:
+      - Override where the platform services a tenant may reach run, by name (see C(docs/tenants.md) for the defaults).
+      - Each value has C(namespace), C(pods) (label mapping, may be empty) and C(ports) (list of C([protocol, port])).
+    type: dict
+  postgres_image:
+    description:
+      - PostgreSQL image for the tenants' CloudNativePG clusters (must include pgvector); unset uses the operator's default.
+    type: str
+  storage_class:
+    description:
+      - Storage class of the database volumes; unset uses the cluster default.
+    type: str
+  ingress_class:
+    description:
+      - Ingress class of the APISIX ingress controller that serves the ApisixConsumers.
+    type: str
+    default: apisix
+notes:
+  - The CustomResourceDefinitions of Cilium, External Secrets, CloudNativePG and the APISIX ingress controller must be installed.
+requirements:
+  - kubernetes
+seealso:
+  - module: cloudforge.platform.openbao_tenant
+  - plugin: cloudforge.platform.tenant_k8s_objects
+    plugin_type: filter
+"""
+
+EXAMPLES = r"""
+- name: Provision the tenants on Kubernetes
+  cloudforge.platform.tenant_kubernetes:
+    kubeconfig: "{{ cloudforge_kubeconfig }}"
+    tenants: "{{ tenants }}"
+    openbao_address: https://openbao.cf-security.svc:8200
+    group_prefix: "oidc:"
+
+- name: Revoke acme's access, keep its namespace, volumes and databases
+  cloudforge.platform.tenant_kubernetes:
+    kubeconfig: "{{ cloudforge_kubeconfig }}"
+    tenants: "{{ tenants | selectattr('name', '==', 'acme') }}"
+    state: absent
+"""
+
+RETURN = r"""
+tenants:
+  description: One entry per tenant.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Tenant name.
+      type: str
+      sample: acme
+    changed:
+      description: Whether anything of this tenant was (or would be) changed.
+      type: bool
+    actions:
+      description: What was (or, in check mode, would be) done, one line per object.
+      type: list
+      elements: str
+      sample: ["create Namespace/tenant-acme", "update ResourceQuota/tenant-quota"]
+kept:
+  description: What was kept (on removal without O(purge), or data no longer in a spec), and where.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"backend": "kubernetes", "what": "namespace tenant-acme with its volumes (data-acme-pg-1) ...", "where": "https://10.0.0.10:6443"}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_kube, tenant_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
+
+
+def main():
+    argument_spec = auth_argument_spec("kubernetes_auth")
+    argument_spec.update(
+        tenants=dict(type="list", elements="dict", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        purge=dict(type="bool", default=False),
+        prune=dict(type="bool", default=True),
+        group_prefix=dict(type="str", default=""),
+        openbao_address=dict(type="str"),
+        kubernetes_auth_mount=dict(type="str", default="kubernetes"),
+        platform_services=dict(type="dict"),
+        postgres_image=dict(type="str"),
+        storage_class=dict(type="str"),
+        ingress_class=dict(type="str", default="apisix"),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not tenant_kube.HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(tenant_kube.KUBERNETES_IMPORT_ERROR))
+    params = module.params
+    for spec in params["tenants"]:
+        if not isinstance(spec, dict) or "names" not in spec:
+            module.fail_json(
+                msg="tenants: pass normalised specs (the output of the cloudforge.platform.tenant_validate filter)"
+            )
+    options = dict(params)
+    options["platform_services"] = dict(tenant_spec.PLATFORM_SERVICES, **(params["platform_services"] or {}))
+    try:
+        kube = tenant_kube.Kube.from_params(params)
+        results = tenant_kube.reconcile(kube, params["tenants"], options, module.check_mode)
+    except (tenant_kube.KubeError, ValueError) as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # kubeconfig and connection problems, with their cause
+        module.fail_json(msg=f"Kubernetes: {type(exc).__name__}: {exc}")
+    result = {
+        "changed": any(r.changed for r in results),
+        "tenants": [r.result() for r in results],
+        "kept": [k for r in results for k in r.kept],
+    }
+    if module._diff:
+        result["diff"] = {
+            "before": {r.name: r.before for r in results if r.changed},
+            "after": {r.name: r.after for r in results if r.changed},
+        }
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+#!/usr/bin/python
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r"""
+module: tenant_minio
+short_description: Provision or remove tenants in MinIO (buckets, quotas, IAM policy, user)
+version_added: 0.1.0
+description:
+  - For each tenant, creates its buckets V(<tenant>-<bucket>) (tagged with the tenant), sets their quota (the bucket's own
+    C(quota), else the tenant's C(quotas.object_storage)) and versioning, an IAM policy V(tenant-<name>) granting S3 access to
+    exactly those buckets, and a user V(tenant-<name>) with that policy.
+  - The user's secret key is never generated, passed or returned here. M(cloudforge.platform.openbao_tenant) generates it
+    into the tenant's KV mount (C(s3/credentials)); this module reads it from OpenBao with O(openbao_url) and O(openbao_token)
+    and sets it in MinIO when the user is new or its key no longer works.
+  - Everything is read and compared before writing; all tenants are handled concurrently in one call.
+  - With O(state=absent) the user and policy are deleted, revoking the tenant's key; its buckets are kept (and listed in
+    RV(kept)) unless O(purge=true), which deletes every object version and the buckets.
+author:
+  - CloudForge maintainers (@cloudforge)
+extends_documentation_fragment:
+  - cloudforge.platform.s3_auth
+attributes:
+  check_mode:
+    support: full
+    description: Reads everything and reports what would change; writes nothing.
+  diff_mode:
+    support: full
+    description: Shows buckets (quota, versioning), the policy and the user before and after; never keys.
+options:
+  tenants:
+    description:
+      - Normalised tenant specs, as returned by the P(cloudforge.platform.tenant_validate#filter) filter.
+    type: list
+    elements: dict
+    required: true
+  state:
+    description: V(present) provisions the tenants, V(absent) revokes their access (and deletes their buckets with O(purge)).
+    type: str
+    choices: [present, absent]
+    default: present
+  purge:
+    description: With O(state=absent), delete the tenant's buckets and every object (and version) in them.
+    type: bool
+    default: false
+  openbao_url:
+    description: URL of OpenBao, where the tenants' S3 keys are kept. Not needed with O(state=absent).
+    type: str
+  openbao_token:
+    description: Token allowed to read the tenants' KV mounts.
+    type: str
+  openbao_ca_cert:
+    description: CA bundle to verify OpenBao.
+    type: path
+  openbao_validate_certs:
+    description: Whether to verify OpenBao's certificate.
+    type: bool
+    default: true
+requirements:
+  - minio
+  - hvac
+seealso:
+  - module: cloudforge.platform.openbao_tenant
+"""
+
+EXAMPLES = r"""
+- name: Provision every tenant in MinIO (after cloudforge.platform.openbao_tenant generated their keys)
+  cloudforge.platform.tenant_minio:
+    endpoint_url: "{{ cloudforge_s3_endpoint }}"
+    access_key: "{{ cloudforge_s3_access_key }}"
+    secret_key: "{{ cloudforge_s3_secret_key }}"
+    openbao_url: "{{ cloudforge_openbao_addr }}"
+    openbao_token: "{{ cloudforge_openbao_token }}"
+    tenants: "{{ tenants }}"
+"""
+
+RETURN = r"""
+tenants:
+  description: One entry per tenant.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Tenant name.
+      type: str
+    changed:
+      description: Whether anything of this tenant was (or would be) changed.
+      type: bool
+    actions:
+      description: What was (or, in check mode, would be) done; never keys.
+      type: list
+      elements: str
+      sample: ["create bucket acme-models", "set quota of acme-models to 53687091200 bytes", "create user tenant-acme (keys from OpenBao)"]
+kept:
+  description: Buckets kept on removal without O(purge) (or no longer in a spec), and where.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"backend": "minio", "what": "bucket acme-models", "where": "https://minio.cf-storage.svc:9000"}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, tenant_minio
+from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
+
+
+def main():
+    argument_spec = auth_argument_spec("s3_auth")
+    argument_spec.update(
+        tenants=dict(type="list", elements="dict", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        purge=dict(type="bool", default=False),
+        openbao_url=dict(type="str"),
+        openbao_token=dict(type="str", no_log=True),
+        openbao_ca_cert=dict(type="path"),
+        openbao_validate_certs=dict(type="bool", default=True),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec, supports_check_mode=True, required_if=[("state", "present", ("openbao_url",))]
+    )
+    if not tenant_minio.HAS_MINIO:
+        module.fail_json(msg=missing_required_lib("minio"), exception=str(tenant_minio.MINIO_IMPORT_ERROR))
+    params = module.params
+    for spec in params["tenants"]:
+        if not isinstance(spec, dict) or "names" not in spec:
+            module.fail_json(
+                msg="tenants: pass normalised specs (the output of the cloudforge.platform.tenant_validate filter)"
+            )
+    bao = None
+    if params["openbao_url"]:
+        if not openbao_client.HAS_HVAC:
+            module.fail_json(msg=missing_required_lib("hvac"), exception=str(openbao_client.HVAC_IMPORT_ERROR))
+        bao = openbao_client.OpenBao(
+            params["openbao_url"],
+            token=params["openbao_token"],
+            ca_cert=params["openbao_ca_cert"],
+            validate_certs=params["openbao_validate_certs"],
+        )
+    try:
+        s3 = tenant_minio.S3.from_params(params)
+        plans = tenant_minio.reconcile(s3, bao, params["tenants"], params, module.check_mode)
+    except (tenant_minio.MinioTenantError, openbao_client.OpenBaoError) as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # S3/admin API and connection errors, with their cause
+        module.fail_json(msg=f"MinIO: {type(exc).__name__}: {exc}")
+    result = {
+        "changed": any(p.changed for p in plans),
+        "tenants": [p.result() for p in plans],
+        "kept": [k for p in plans for k in p.kept],
+    }
+    if module._diff:
+        result["diff"] = {
+            "before": {p.name: p.before for p in plans if p.changed},
+            "after": {p.name: p.after for p in plans if p.changed},
+        }
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+#!/usr/bin/python
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r"""
+module: tenant_nats
+short_description: Provision or remove tenants in NATS (one account each, subject prefix, JetStream limits and streams)
+version_added: 0.1.0
+description:
+  - Gives each tenant its own NATS account V(TENANT_<NAME>) with JetStream limits derived from its streams, and one user
+    V(tenant-<name>) allowed to publish and subscribe only under V(tenants.<name>.>) (plus the JetStream API and reply
+    inboxes). Accounts are isolated by NATS itself, so no tenant sees another tenant's subjects or streams.
+  - Accounts live in O(accounts_file), which this module owns and which the server includes from its C(accounts) block
+    (with O(server_config) the include is added once). After a change the server is told to reload (SIGHUP to O(pid)),
+    and the module waits until NATS accepts each tenant's user. All tenants are written in one file update and one reload.
+  - The user's password is never generated, passed or returned here. M(cloudforge.platform.openbao_tenant) generates it into
+    the tenant's KV mount (C(nats/credentials)); this module reads it from OpenBao. O(accounts_file) holds the passwords and
+    is written with mode 0600.
+  - The tenant's streams (subjects under its prefix, max bytes, max age, replicas) are created or updated connected as the tenant.
+  - With O(state=absent) the account and user are removed, so the tenant can no longer connect; its streams' data stays in
+    the server's JetStream store (listed in RV(kept)) unless O(purge=true), which deletes the streams first.
+author:
+  - CloudForge maintainers (@cloudforge)
+extends_documentation_fragment:
+  - cloudforge.platform.nats_auth
+attributes:
+  check_mode:
+    support: full
+    description: Reads the accounts file and the streams and reports what would change; writes nothing.
+  diff_mode:
+    support: full
+    description: Shows accounts and streams before and after; never passwords.
+options:
+  tenants:
+    description:
+      - Normalised tenant specs, as returned by the P(cloudforge.platform.tenant_validate#filter) filter.
+    type: list
+    elements: dict
+    required: true
+  state:
+    description: V(present) provisions the tenants, V(absent) removes their accounts (and their streams with O(purge)).
+    type: str
+    choices: [present, absent]
+    default: present
+  purge:
+    description: With O(state=absent), delete the tenant's streams and their messages before removing the account.
+    type: bool
+    default: false
+  accounts_file:
+    description:
+      - The file of tenant accounts, next to the server's configuration file (it is included by its base name).
+      - Defaults to C(cloudforge-tenants.conf) in the directory of O(server_config).
+    type: path
+  server_config:
+    description: The NATS server's configuration file; the include of O(accounts_file) is added to its C(accounts) block once.
+    type: path
+  pid:
+    description: Process ID of the NATS server, told to reload its configuration (SIGHUP) after a change.
+    type: int
+  openbao_url:
+    description: URL of OpenBao, where the tenants' NATS passwords are kept. Not needed with O(state=absent).
+    type: str
+  openbao_token:
+    description: Token allowed to read the tenants' KV mounts.
+    type: str
+  openbao_ca_cert:
+    description: CA bundle to verify OpenBao.
+    type: path
+  openbao_validate_certs:
+    description: Whether to verify OpenBao's certificate.
+    type: bool
+    default: true
+notes:
+  - Runs where the NATS server's configuration file is (for a server in Kubernetes, where its ConfigMap is rendered).
+  - O(user), O(password) and O(token) of the connection options are not used; the module connects as each tenant.
+requirements:
+  - nats-py
+  - hvac
+seealso:
+  - module: cloudforge.platform.openbao_tenant
+"""
+
+EXAMPLES = r"""
+- name: Provision every tenant in NATS
+  cloudforge.platform.tenant_nats:
+    servers: ["{{ cloudforge_nats_url }}"]
+    server_config: /etc/nats/nats.conf
+    pid: "{{ nats_pid }}"
+    openbao_url: "{{ cloudforge_openbao_addr }}"
+    openbao_token: "{{ cloudforge_openbao_token }}"
+    tenants: "{{ tenants }}"
+"""
+
+RETURN = r"""
+tenants:
+  description: One entry per tenant.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Tenant name.
+      type: str
+    changed:
+      description: Whether anything of this tenant was (or would be) changed.
+      type: bool
+    actions:
+      description: What was (or, in check mode, would be) done; never passwords.
+      type: list
+      elements: str
+      sample: ["add account TENANT_ACME (user tenant-acme, subjects tenants.acme.>)", "create stream orders"]
+kept:
+  description: Streams kept on removal without O(purge), and where.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, tenant_nats
+from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
+
+
+def main():
+    argument_spec = auth_argument_spec("nats_auth")
+    argument_spec.update(
+        tenants=dict(type="list", elements="dict", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        purge=dict(type="bool", default=False),
+        accounts_file=dict(type="path"),
+        server_config=dict(type="path"),
+        pid=dict(type="int"),
+        openbao_url=dict(type="str"),
+        openbao_token=dict(type="str", no_log=True),
+        openbao_ca_cert=dict(type="path"),
+        openbao_validate_certs=dict(type="bool", default=True),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_one_of=[("accounts_file", "server_config")],
+        required_if=[("state", "present", ("openbao_url",))],
+    )
+    if not tenant_nats.HAS_NATS:
+        module.fail_json(msg=missing_required_lib("nats-py"), exception=str(tenant_nats.NATS_IMPORT_ERROR))
+    params = dict(module.params)
+    for spec in params["tenants"]:
+        if not isinstance(spec, dict) or "names" not in spec:
+            module.fail_json(
+                msg="tenants: pass normalised specs (the output of the cloudforge.platform.tenant_validate filter)"
+            )
+    if not params["accounts_file"]:
+        params["accounts_file"] = os.path.join(os.path.dirname(params["server_config"]), "cloudforge-tenants.conf")
+    bao = None
+    if params["openbao_url"]:
+        if not openbao_client.HAS_HVAC:
+            module.fail_json(msg=missing_required_lib("hvac"), exception=str(openbao_client.HVAC_IMPORT_ERROR))
+        bao = openbao_client.OpenBao(
+            params["openbao_url"],
+            token=params["openbao_token"],
+            ca_cert=params["openbao_ca_cert"],
+            validate_certs=params["openbao_validate_certs"],
+        )
+    try:
+        plans = tenant_nats.reconcile(bao, params["tenants"], params, module.check_mode)
+    except (tenant_nats.NatsTenantError, openbao_client.OpenBaoError) as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # connection and JetStream API errors, with their cause
+        module.fail_json(msg=f"NATS: {type(exc).__name__}: {exc}")
+    result = {
+        "changed": any(p.changed for p in plans),
+        "tenants": [p.result() for p in plans],
+        "kept": [k for p in plans for k in p.kept],
+    }
+    if module._diff:
+        result["diff"] = {
+            "before": {p.name: p.before for p in plans if p.changed},
+            "after": {p.name: p.after for p in plans if p.changed},
+        }
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
