@@ -54,5 +54,8 @@ testbed-down: ## Stop the testbed and delete its state
 testbed-status: ## Show testbed endpoints and health
 	python -m testbed status
 
+demo: setup ## The playbooks end to end on the offline test bed (tenants now; platform and model as they land)
+	@hack/demo.sh
+
 clean: testbed-down ## Remove local build state (keeps the download/build cache)
 	rm -rf .build tests/output

@@ -102,6 +102,9 @@ class Nats(Component):
                 "cloudforge_nats_system_user": "sys",
                 "cloudforge_nats_system_password": users["sys"],
                 "cloudforge_nats_monitor_url": f"http://127.0.0.1:{monitor}",
+                # The tenancy modules add accounts to this file and signal the server to reload.
+                "cloudforge_nats_config": str(config),
+                "cloudforge_nats_pid": pid,
             },
         }
 
