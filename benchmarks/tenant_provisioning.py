@@ -138,7 +138,7 @@ def measure(label, playbook, inventory, extra, count):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--baseline", type=int, default=10, help="tenants for the naive baseline (0 to skip)")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".build" / "benchmark")

@@ -7,6 +7,10 @@ out, ``None`` for a path that does not exist.
 """
 
 import threading
+import time
+
+# A KV v2 mount answers this for a moment after it is enabled; the request is retried.
+KV_UPGRADING = "Upgrading from non-versioned to versioned data"
 
 try:
     import hvac
@@ -53,15 +57,20 @@ class OpenBao:
             self._local.client = client
         return client
 
-    def _call(self, what, path, func):
-        try:
-            return func()
-        except hvac.exceptions.InvalidPath:
-            return None
-        except hvac.exceptions.VaultError as exc:
-            raise OpenBaoError(f"OpenBao {what} {path}: {exc}") from exc
-        except Exception as exc:  # connection errors and the like, reported with the path
-            raise OpenBaoError(f"OpenBao {what} {path}: {type(exc).__name__}: {exc}") from exc
+    def _call(self, what, path, func, retry_seconds=30):
+        deadline = time.monotonic() + retry_seconds
+        while True:
+            try:
+                return func()
+            except hvac.exceptions.InvalidPath:
+                return None
+            except hvac.exceptions.VaultError as exc:
+                if KV_UPGRADING in str(exc) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                raise OpenBaoError(f"OpenBao {what} {path}: {exc}") from exc
+            except Exception as exc:  # connection errors and the like, reported with the path
+                raise OpenBaoError(f"OpenBao {what} {path}: {type(exc).__name__}: {exc}") from exc
 
     def read(self, path):
         """The ``data`` of GET /v1/<path>, or None when the path does not exist."""

@@ -10,9 +10,9 @@ generated here, written straight into the tenant's KV mount and never returned.
 import re
 import secrets
 import string
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_policy, tenant_render
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_plan import Plan, run_plans
 
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
 
@@ -30,46 +30,6 @@ def ttl_seconds(value):
     if not match:
         raise ValueError(f"{value!r} is not a duration (use e.g. 3600, 90s, 30m, 1h)")
     return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
-
-
-class Plan:
-    """What one tenant needs on a backend: actions (description + callable), before/after for the diff."""
-
-    def __init__(self, name):
-        self.name = name
-        self.actions = []
-        self.before = {}
-        self.after = {}
-        self.kept = []
-
-    def add(self, description, func):
-        self.actions.append((description, func))
-
-    @property
-    def changed(self):
-        return bool(self.actions)
-
-    def apply(self, check_mode):
-        if not check_mode:
-            for _description, func in self.actions:
-                func()
-
-    def result(self):
-        return {"name": self.name, "changed": self.changed, "actions": [d for d, _f in self.actions]}
-
-
-def run_plans(plan_one, tenants, check_mode, workers=16):
-    """Plan (read + compare) and apply every tenant concurrently; returns the list of Plans in input order."""
-
-    def one(spec):
-        plan = plan_one(spec)
-        plan.apply(check_mode)
-        return plan
-
-    if len(tenants) <= 1:
-        return [one(t) for t in tenants]
-    with ThreadPoolExecutor(max_workers=min(workers, len(tenants))) as pool:
-        return list(pool.map(one, tenants))
 
 
 # -- policies ------------------------------------------------------------------------------------------------

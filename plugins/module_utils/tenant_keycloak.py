@@ -10,10 +10,9 @@ expects.  Everything is read and compared field by field before writing; tenants
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.openbao_tenant import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_plan import Plan, run_plans
 
 try:
     import requests
@@ -372,12 +371,4 @@ def reconcile(kc, tenants, options, check_mode, workers=8):
             f"Keycloak realm {kc.realm} does not exist (the platform creates it); set realm to the platform's realm"
         )
 
-    def one(spec):
-        plan = plan_tenant(kc, spec, options)
-        plan.apply(check_mode)
-        return plan
-
-    if len(tenants) <= 1:
-        return [one(t) for t in tenants]
-    with ThreadPoolExecutor(max_workers=min(workers, len(tenants))) as pool:
-        return list(pool.map(one, tenants))
+    return run_plans(lambda spec: plan_tenant(kc, spec, options), tenants, check_mode, workers)

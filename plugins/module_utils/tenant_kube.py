@@ -2,8 +2,9 @@
 # Apache License 2.0 (see LICENSE)
 """Kubernetes side of a tenant: server-side apply of everything tenant_render renders, batched and concurrent.
 
-For every object: GET it; if it already carries the hash of the wanted object and holds every wanted field, nothing
-is sent (a re-run costs one GET per object); otherwise it is server-side applied with field manager ``cloudforge``
+Everything managed is read first with one cluster-wide LIST per kind (``Snapshot``).  For every object: if it already
+carries the hash of the wanted object and holds every wanted field, nothing is sent (a re-run writes nothing);
+otherwise it is server-side applied with field manager ``cloudforge``
 (``dryRun=All`` in check mode, which lets the apiserver compute the result without storing it).  ``changed`` comes
 from the apiserver: a new object, or a new resourceVersion (in check mode: a dry-run result that differs from the
 stored object).  Before anything is written for any tenant, every tenant's quota is checked against its current usage.
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 from ansible_collections.cloudforge.platform.plugins.module_utils import k8s_quantity, tenant_render
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_plan import Plan
 
 try:
     import urllib3
@@ -151,6 +153,63 @@ class Kube:
         return data.get("items", [])
 
 
+class Snapshot:
+    """Every object the module manages, read with one cluster-wide LIST per kind (instead of one GET per object).
+
+    Objects not carrying the managed-by label (made by someone else) are not in it; for those ``get`` falls back to
+    a GET when asked with ``verify=True``.
+    """
+
+    def __init__(self, kube):
+        self.kube = kube
+        self.objects = {}
+        self.listed = set()
+        self._by_namespace = None
+
+    def load(self, kinds=None):
+        selector = f"app.kubernetes.io/managed-by={tenant_render.MANAGED_BY}"
+        kinds = list(kinds or tenant_render.KINDS)
+
+        def one(kind):
+            info = tenant_render.KINDS[kind]
+            api = info["api"]
+            path = (f"/api/{api}" if "/" not in api else f"/apis/{api}") + f"/{info['plural']}"
+            try:
+                return kind, self.kube.request("GET", path, query={"labelSelector": selector}).get("items", [])
+            except KubeError as exc:
+                if exc.status == 404:  # the CRD is not installed; applying will say so
+                    return kind, None
+                raise
+
+        with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
+            for kind, items in pool.map(one, kinds):
+                if items is None:
+                    continue
+                self.listed.add(kind)
+                for item in items:  # LIST items carry neither kind nor apiVersion
+                    item["kind"], item["apiVersion"] = kind, tenant_render.KINDS[kind]["api"]
+                    meta = item["metadata"]
+                    self.objects[(kind, meta.get("namespace"), meta["name"])] = item
+        return self
+
+    def get(self, kind, namespace, name, verify=False):
+        found = self.objects.get((kind, namespace, name))
+        if found is not None or (kind in self.listed and not verify):
+            return found
+        return self.kube.get(tenant_render.kind_path(kind, namespace, name))
+
+    def items(self, kind, namespace, tenant):
+        if self._by_namespace is None:
+            self._by_namespace = {}
+            for (k, ns, _name), obj in sorted(self.objects.items()):
+                self._by_namespace.setdefault((k, ns), []).append(obj)
+        return [
+            o
+            for o in self._by_namespace.get((kind, namespace), [])
+            if (o["metadata"].get("labels") or {}).get("cloudforge.io/tenant") == tenant
+        ]
+
+
 def _hash(obj):
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode("utf-8")).hexdigest()[:20]
 
@@ -198,33 +257,28 @@ def _path(obj, name=True):
     return tenant_render.kind_path(obj["kind"], meta.get("namespace"), meta["name"] if name else None)
 
 
-class TenantResult:
-    def __init__(self, name):
-        self.name = name
-        self.actions = []
-        self.before = {}
-        self.after = {}
-        self.kept = []
-
-    @property
-    def changed(self):
-        return bool(self.actions)
-
-    def result(self):
-        return {"name": self.name, "changed": self.changed, "actions": list(self.actions)}
+class TenantResult(Plan):
+    """A Plan whose actions are done as they are found (each apply needs the previous one's result)."""
 
     def record(self, action, key, before, after):
-        self.actions.append(f"{action} {key}")
+        self.actions.append((f"{action} {key}", None))
         self.before[key] = before
         self.after[key] = after
 
 
-def reconcile_object(kube, obj, res, check_mode, namespace_exists=True):
+def reconcile_object(kube, snapshot, obj, res, check_mode, namespace_exists=True):
     desired = copy.deepcopy(obj)
     desired["metadata"].setdefault("annotations", {})[HASH_ANNOTATION] = _hash(obj)
     path = _path(desired)
     key = _key(obj)
-    current = kube.get(path)
+    meta = obj["metadata"]
+    # In a namespace that did not exist everything is new; elsewhere an object missing from the snapshot may
+    # still exist without our label, so it is read.
+    current = (
+        snapshot.get(obj["kind"], meta.get("namespace"), meta["name"], verify=namespace_exists)
+        if namespace_exists
+        else None
+    )
     if current is not None and contains(current, desired):
         return
     if check_mode and not namespace_exists:
@@ -249,15 +303,14 @@ def _delete(kube, obj, res, check_mode):
     res.record("delete", _key(obj), strip(obj), None)
 
 
-def prune(kube, spec, objs, res, check_mode):
+def prune(kube, snapshot, spec, objs, res, check_mode):
     """Delete managed objects of prunable kinds that the spec no longer renders (never the data kinds)."""
     wanted = {_key(o) for o in objs}
     ns = spec["names"]["namespace"]
     for kind, info in tenant_render.KINDS.items():
         if not info.get("prune"):
             continue
-        for item in kube.list(tenant_render.kind_path(kind, ns), _selector(spec)):
-            item.setdefault("kind", kind)
+        for item in snapshot.items(kind, ns, spec["name"]):
             if _key(item) in wanted:
                 continue
             if info.get("data"):
@@ -272,10 +325,10 @@ def prune(kube, spec, objs, res, check_mode):
             _delete(kube, item, res, check_mode)
 
 
-def quota_problems(kube, spec):
+def quota_problems(snapshot, spec):
     """Messages for every quota the spec would set below the tenant's current usage (empty when none)."""
     ns = spec["names"]["namespace"]
-    current = kube.get(tenant_render.kind_path("ResourceQuota", ns, "tenant-quota"))
+    current = snapshot.get("ResourceQuota", ns, "tenant-quota")
     used = ((current or {}).get("status") or {}).get("used") or {}
     wanted = tenant_render.resource_quota_hard(spec["quotas"])
     problems = []
@@ -289,20 +342,20 @@ def quota_problems(kube, spec):
     return problems
 
 
-def provision(kube, spec, options, check_mode):
+def provision(kube, snapshot, spec, options, check_mode):
     res = TenantResult(spec["name"])
     objs = tenant_render.render(spec, options)
     ns_obj, rest = objs[0], objs[1:]
-    ns_exists = kube.get(_path(ns_obj)) is not None
-    reconcile_object(kube, ns_obj, res, check_mode)
+    ns_exists = snapshot.get("Namespace", None, ns_obj["metadata"]["name"], verify=True) is not None
+    reconcile_object(kube, snapshot, ns_obj, res, check_mode)
     for obj in rest:
-        reconcile_object(kube, obj, res, check_mode, namespace_exists=ns_exists)
+        reconcile_object(kube, snapshot, obj, res, check_mode, namespace_exists=ns_exists)
     if ns_exists and options.get("prune", True):
-        prune(kube, spec, rest, res, check_mode)
+        prune(kube, snapshot, spec, rest, res, check_mode)
     return res
 
 
-def remove(kube, spec, options, check_mode):
+def remove(kube, snapshot, spec, options, check_mode):
     res = TenantResult(spec["name"])
     ns = spec["names"]["namespace"]
     ns_path = tenant_render.kind_path("Namespace", name=ns)
@@ -348,10 +401,11 @@ def remove(kube, spec, options, check_mode):
 def reconcile(kube, tenants, options, check_mode, workers=16):
     """Provision (or remove) every tenant; quotas are checked for all tenants before anything is written."""
     state = options.get("state") or "present"
+    snapshot = Snapshot(kube).load()
+    if state == "present":
+        problems = [p for spec in tenants for p in quota_problems(snapshot, spec)]
+        if problems:
+            raise ValueError(f"{len(problems)} quota problem(s), nothing was changed:\n- " + "\n- ".join(problems))
+    func = provision if state == "present" else remove
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(tenants)))) as pool:
-        if state == "present":
-            problems = [p for found in pool.map(lambda spec: quota_problems(kube, spec), tenants) for p in found]
-            if problems:
-                raise ValueError(f"{len(problems)} quota problem(s), nothing was changed:\n- " + "\n- ".join(problems))
-        func = provision if state == "present" else remove
-        return list(pool.map(lambda spec: func(kube, spec, options, check_mode), tenants))
+        return list(pool.map(lambda spec: func(kube, snapshot, spec, options, check_mode), tenants))

@@ -18,7 +18,7 @@ import signal
 import time
 
 from ansible_collections.cloudforge.platform.plugins.module_utils import k8s_quantity
-from ansible_collections.cloudforge.platform.plugins.module_utils.openbao_tenant import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_plan import Plan
 
 try:
     import nats
@@ -283,22 +283,26 @@ def reconcile(bao, tenants, options, check_mode):
                     f"tenant {spec['name']}: NATS does not accept user {user} after the reload; check the server log"
                 )
     if state == "present":
-        for spec, plan in zip(tenants, plans):
-            if spec["name"] not in creds or (check_mode and spec["name"] not in blocks):
-                continue
-            wanted = {s["name"]: desired_stream(spec, s) for s in spec["streams"]}
-            acts, before, after = asyncio.run(
-                _streams(
-                    servers,
-                    spec["names"]["nats_user"],
-                    creds[spec["name"]],
-                    wanted,
-                    "present",
-                    False,
-                    check_mode,
-                    timeout,
-                )
-            )
+        jobs = [
+            (s, p)
+            for s, p in zip(tenants, plans)
+            if s["name"] in creds and not (check_mode and s["name"] not in blocks)
+        ]
+
+        async def all_streams():
+            limit = asyncio.Semaphore(16)
+
+            async def one(spec):
+                async with limit:
+                    wanted = {s["name"]: desired_stream(spec, s) for s in spec["streams"]}
+                    user = spec["names"]["nats_user"]
+                    return await _streams(
+                        servers, user, creds[spec["name"]], wanted, "present", False, check_mode, timeout
+                    )
+
+            return await asyncio.gather(*(one(spec) for spec, _plan in jobs))
+
+        for (_spec, plan), (acts, before, after) in zip(jobs, asyncio.run(all_streams()) if jobs else []):
             plan.actions.extend((a, _noop) for a in acts)
             plan.before["streams"], plan.after["streams"] = before, after
     return plans

@@ -105,7 +105,7 @@ kept:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_keycloak
+from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_keycloak, tenant_plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
 
 
@@ -124,11 +124,7 @@ def main():
     if not tenant_keycloak.HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=str(tenant_keycloak.REQUESTS_IMPORT_ERROR))
     params = module.params
-    for spec in params["tenants"]:
-        if not isinstance(spec, dict) or "names" not in spec:
-            module.fail_json(
-                msg="tenants: pass normalised specs (the output of the cloudforge.platform.tenant_validate filter)"
-            )
+    tenant_plan.require_normalised(module)
     kc = tenant_keycloak.Keycloak.from_params(params)
     try:
         plans = tenant_keycloak.reconcile(kc, params["tenants"], params, module.check_mode)
@@ -136,13 +132,7 @@ def main():
         module.fail_json(msg=str(exc))
     except Exception as exc:  # connection problems, with their cause
         module.fail_json(msg=f"Keycloak: {type(exc).__name__}: {exc}")
-    result = {"changed": any(p.changed for p in plans), "tenants": [p.result() for p in plans], "kept": []}
-    if module._diff:
-        result["diff"] = {
-            "before": {p.name: p.before for p in plans if p.changed},
-            "after": {p.name: p.after for p in plans if p.changed},
-        }
-    module.exit_json(**result)
+    tenant_plan.exit_with_plans(module, plans)
 
 
 if __name__ == "__main__":

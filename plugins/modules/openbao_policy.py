@@ -121,7 +121,12 @@ policies:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, openbao_policy, openbao_tenant
+from ansible_collections.cloudforge.platform.plugins.module_utils import (
+    openbao_client,
+    openbao_policy,
+    openbao_tenant,
+    tenant_plan,
+)
 from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
 
 
@@ -168,12 +173,12 @@ def main():
     bao = openbao_client.OpenBao.from_params(params)
 
     def plan_one(name):
-        plan = openbao_tenant.Plan(name)
+        plan = tenant_plan.Plan(name)
         openbao_tenant.plan_policy(bao, plan, name, desired[name], state)
         return plan
 
     try:
-        plans = openbao_tenant.run_plans(plan_one, sorted(desired), module.check_mode)
+        plans = tenant_plan.run_plans(plan_one, sorted(desired), module.check_mode)
     except (openbao_client.OpenBaoError, openbao_policy.PolicyError) as exc:
         module.fail_json(msg=str(exc))
 

@@ -137,7 +137,12 @@ kept:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, openbao_policy, openbao_tenant
+from ansible_collections.cloudforge.platform.plugins.module_utils import (
+    openbao_client,
+    openbao_policy,
+    openbao_tenant,
+    tenant_plan,
+)
 from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
 
 
@@ -160,27 +165,13 @@ def main():
     if not openbao_client.HAS_HVAC:
         module.fail_json(msg=missing_required_lib("hvac"), exception=str(openbao_client.HVAC_IMPORT_ERROR))
     params = module.params
-    for spec in params["tenants"]:
-        if not isinstance(spec, dict) or "names" not in spec:
-            module.fail_json(
-                msg="tenants: pass normalised specs (the output of the cloudforge.platform.tenant_validate filter)"
-            )
+    tenant_plan.require_normalised(module)
     bao = openbao_client.OpenBao.from_params(params)
     try:
         plans = openbao_tenant.reconcile(bao, params["tenants"], params, module.check_mode)
     except (openbao_client.OpenBaoError, openbao_policy.PolicyError, ValueError) as exc:
         module.fail_json(msg=str(exc))
-    result = {
-        "changed": any(p.changed for p in plans),
-        "tenants": [p.result() for p in plans],
-        "kept": [k for p in plans for k in p.kept],
-    }
-    if module._diff:
-        result["diff"] = {
-            "before": {p.name: p.before for p in plans if p.changed},
-            "after": {p.name: p.after for p in plans if p.changed},
-        }
-    module.exit_json(**result)
+    tenant_plan.exit_with_plans(module, plans)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,9 @@ description:
     V(tenant-viewer) bound to the tenant's identity groups and service accounts; a SecretStore and ExternalSecrets
     syncing the tenant's generated credentials from OpenBao; a CloudNativePG Cluster with one Database (pgvector) per
     database; ApisixConsumers with the tenant's request and token rate limits.
-  - Objects are server-side applied with field manager V(cloudforge). An object that already holds every wanted field is
-    not sent again, so a second run makes one GET per object and reports no change. All tenants given are handled
-    concurrently in one call.
+  - Objects are server-side applied with field manager V(cloudforge). Everything the module manages is read with one
+    cluster-wide LIST per kind; an object that already holds every wanted field is not sent again, so a second run
+    writes nothing and reports no change. All tenants given are handled concurrently in one call.
   - Before anything is written, every tenant's new quota is compared with what the tenant already uses; a quota below
     current usage fails the task naming the spec field and the fix.
   - Objects of the tenant that the spec no longer renders are deleted, except CloudNativePG Clusters and Databases,
@@ -145,7 +145,7 @@ kept:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_kube, tenant_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_kube, tenant_plan, tenant_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
 
 
@@ -168,11 +168,7 @@ def main():
     if not tenant_kube.HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(tenant_kube.KUBERNETES_IMPORT_ERROR))
     params = module.params
-    for spec in params["tenants"]:
-        if not isinstance(spec, dict) or "names" not in spec:
-            module.fail_json(
-                msg="tenants: pass normalised specs (the output of the cloudforge.platform.tenant_validate filter)"
-            )
+    tenant_plan.require_normalised(module)
     options = dict(params)
     options["platform_services"] = dict(tenant_spec.PLATFORM_SERVICES, **(params["platform_services"] or {}))
     try:
@@ -182,17 +178,7 @@ def main():
         module.fail_json(msg=str(exc))
     except Exception as exc:  # kubeconfig and connection problems, with their cause
         module.fail_json(msg=f"Kubernetes: {type(exc).__name__}: {exc}")
-    result = {
-        "changed": any(r.changed for r in results),
-        "tenants": [r.result() for r in results],
-        "kept": [k for r in results for k in r.kept],
-    }
-    if module._diff:
-        result["diff"] = {
-            "before": {r.name: r.before for r in results if r.changed},
-            "after": {r.name: r.after for r in results if r.changed},
-        }
-    module.exit_json(**result)
+    tenant_plan.exit_with_plans(module, results)
 
 
 if __name__ == "__main__":

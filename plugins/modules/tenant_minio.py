@@ -102,7 +102,7 @@ kept:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, tenant_minio
+from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, tenant_minio, tenant_plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
 
 
@@ -123,11 +123,7 @@ def main():
     if not tenant_minio.HAS_MINIO:
         module.fail_json(msg=missing_required_lib("minio"), exception=str(tenant_minio.MINIO_IMPORT_ERROR))
     params = module.params
-    for spec in params["tenants"]:
-        if not isinstance(spec, dict) or "names" not in spec:
-            module.fail_json(
-                msg="tenants: pass normalised specs (the output of the cloudforge.platform.tenant_validate filter)"
-            )
+    tenant_plan.require_normalised(module)
     bao = None
     if params["openbao_url"]:
         if not openbao_client.HAS_HVAC:
@@ -145,17 +141,7 @@ def main():
         module.fail_json(msg=str(exc))
     except Exception as exc:  # S3/admin API and connection errors, with their cause
         module.fail_json(msg=f"MinIO: {type(exc).__name__}: {exc}")
-    result = {
-        "changed": any(p.changed for p in plans),
-        "tenants": [p.result() for p in plans],
-        "kept": [k for p in plans for k in p.kept],
-    }
-    if module._diff:
-        result["diff"] = {
-            "before": {p.name: p.before for p in plans if p.changed},
-            "after": {p.name: p.after for p in plans if p.changed},
-        }
-    module.exit_json(**result)
+    tenant_plan.exit_with_plans(module, plans)
 
 
 if __name__ == "__main__":

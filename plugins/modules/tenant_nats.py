@@ -120,7 +120,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, tenant_nats
+from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, tenant_nats, tenant_plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
 
 
@@ -147,11 +147,7 @@ def main():
     if not tenant_nats.HAS_NATS:
         module.fail_json(msg=missing_required_lib("nats-py"), exception=str(tenant_nats.NATS_IMPORT_ERROR))
     params = dict(module.params)
-    for spec in params["tenants"]:
-        if not isinstance(spec, dict) or "names" not in spec:
-            module.fail_json(
-                msg="tenants: pass normalised specs (the output of the cloudforge.platform.tenant_validate filter)"
-            )
+    tenant_plan.require_normalised(module)
     if not params["accounts_file"]:
         params["accounts_file"] = os.path.join(os.path.dirname(params["server_config"]), "cloudforge-tenants.conf")
     bao = None
@@ -170,17 +166,7 @@ def main():
         module.fail_json(msg=str(exc))
     except Exception as exc:  # connection and JetStream API errors, with their cause
         module.fail_json(msg=f"NATS: {type(exc).__name__}: {exc}")
-    result = {
-        "changed": any(p.changed for p in plans),
-        "tenants": [p.result() for p in plans],
-        "kept": [k for p in plans for k in p.kept],
-    }
-    if module._diff:
-        result["diff"] = {
-            "before": {p.name: p.before for p in plans if p.changed},
-            "after": {p.name: p.after for p in plans if p.changed},
-        }
-    module.exit_json(**result)
+    tenant_plan.exit_with_plans(module, plans)
 
 
 if __name__ == "__main__":

@@ -277,3 +277,16 @@ def test_sanitize_name(raw, expected):
 
 def test_sanitize_keeps_long_names_distinct():
     assert tenant_spec.sanitize_name("x" * 40 + "1") != tenant_spec.sanitize_name("x" * 40 + "2")
+
+
+@pytest.mark.parametrize("inventory", ["example", "local"])
+def test_the_shipped_inventory_tenants_are_valid(inventory):
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[4]
+    files = sorted((root / "inventories" / inventory / "tenants").glob("*.yml"))
+    assert files
+    specs = validate_tenants([{"source": str(f), "spec": yaml.safe_load(f.read_text())} for f in files])
+    assert {s["name"] for s in specs} == {f.stem for f in files}
