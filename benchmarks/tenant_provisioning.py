@@ -23,9 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integration"), str(ROOT / ".build" / "collections")]
 
 from tenant_support import PLAYBOOKS, run_playbook, write_specs  # noqa: E402
-from testbed import stack  # noqa: E402
-
-REALM = "cloudforge"
+from testbed import platform_standin, stack  # noqa: E402
 
 
 def tenant_spec(name, index, names):
@@ -52,73 +50,6 @@ def tenant_spec(name, index, names):
         "streams": [{"name": "events", "max_bytes": "1Mi"}],
         "gateway": {"requests_per_minute": 600, "tokens_per_minute": 10000},
     }
-
-
-def platform_setup(components):
-    """What the platform layer configures once: OpenBao auth methods, the Keycloak realm."""
-    import hvac
-    import requests
-    from kubernetes import client, config
-
-    kube, bao_info, kc = components["kube"], components["openbao_dev"], components["keycloak"]
-    api = config.new_client_from_config(kube["kubeconfig"])
-    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
-    for create in (
-        lambda: core.create_namespace({"metadata": {"name": "cf-security"}}),
-        lambda: core.create_namespaced_service_account("cf-security", {"metadata": {"name": "openbao-auth"}}),
-        lambda: rbac.create_cluster_role_binding(
-            {
-                "metadata": {"name": "openbao-auth-delegator"},
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": "system:auth-delegator",
-                },
-                "subjects": [{"kind": "ServiceAccount", "name": "openbao-auth", "namespace": "cf-security"}],
-            }
-        ),
-    ):
-        try:
-            create()
-        except client.rest.ApiException as exc:
-            if exc.status != 409:
-                raise
-    reviewer = core.create_namespaced_service_account_token(
-        "openbao-auth", "cf-security", {"spec": {"expirationSeconds": 86400}}
-    ).status.token
-    bao = hvac.Client(url=bao_info["addr"], token=bao_info["root_token"], verify=bao_info["ca_cert"])
-    methods = bao.sys.list_auth_methods()["data"]
-    if "kubernetes/" not in methods:
-        bao.sys.enable_auth_method("kubernetes", path="kubernetes")
-    if "oidc/" not in methods:
-        bao.sys.enable_auth_method("jwt", path="oidc")
-    bao.write_data(
-        "auth/kubernetes/config",
-        data={
-            "kubernetes_host": kube["server"],
-            "kubernetes_ca_cert": Path(kube["ca_cert"]).read_text(),
-            "token_reviewer_jwt": reviewer,
-        },
-    )
-    bao.write_data("auth/oidc/config", data={"oidc_discovery_url": f"{kc['url']}/realms/{REALM}"})
-    token = requests.post(
-        f"{kc['url']}/realms/master/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "admin-cli",
-            "username": kc["admin_user"],
-            "password": kc["admin_password"],
-        },
-        timeout=30,
-    ).json()["access_token"]
-    resp = requests.post(
-        f"{kc['url']}/admin/realms",
-        json={"realm": REALM, "enabled": True},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    if resp.status_code not in (201, 409):
-        raise RuntimeError(f"creating the Keycloak realm failed: {resp.status_code} {resp.text}")
 
 
 def measure(label, playbook, inventory, extra, count):
@@ -151,7 +82,7 @@ def main(argv=None):
     missing = {"kube", "openbao_dev", "keycloak", "minio", "nats"} - set(components)
     if missing:
         sys.exit(f"the testbed lacks {', '.join(sorted(missing))}")
-    platform_setup(components)
+    platform_standin.prepare(state)
     inventory = Path(components["kube"]["state_dir"]) / "inventory.yml"
     nats = components["nats"]
     base = {"cloudforge_nats_config": nats["config"], "cloudforge_nats_pid": nats["pid"]}

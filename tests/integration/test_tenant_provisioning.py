@@ -15,7 +15,7 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from tenant_support import PLAYBOOKS, inventory_path, run_playbook, write_specs
-from testbed import kubeaccess, pki
+from testbed import kubeaccess, pki, platform_standin
 
 RUN = uuid.uuid4().hex[:5]
 A, B, C = f"acme-{RUN}", f"globex-{RUN}", f"initech-{RUN}"
@@ -109,40 +109,9 @@ def bao(openbao_dev):
 
 
 @pytest.fixture(scope="module")
-def openbao_platform(kube, admin, bao, keycloak, keycloak_admin):
+def openbao_platform(testbed, keycloak, keycloak_admin):
     """Kubernetes auth (TokenReview against the testbed apiserver) and JWT/OIDC auth trusting the Keycloak realm."""
-    core, rbac = client.CoreV1Api(admin), client.RbacAuthorizationV1Api(admin)
-    for create in (
-        lambda: core.create_namespace({"metadata": {"name": "cf-security"}}),
-        lambda: core.create_namespaced_service_account("cf-security", {"metadata": {"name": "openbao-auth"}}),
-        lambda: rbac.create_cluster_role_binding(
-            {
-                "metadata": {"name": "openbao-auth-delegator"},
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": "system:auth-delegator",
-                },
-                "subjects": [{"kind": "ServiceAccount", "name": "openbao-auth", "namespace": "cf-security"}],
-            }
-        ),
-    ):
-        assert _status(create) in (200, 409)  # created, or already there from an earlier session
-    reviewer = _sa_token(admin, "cf-security", "openbao-auth")
-    methods = bao.sys.list_auth_methods()["data"]
-    if "kubernetes/" not in methods:
-        bao.sys.enable_auth_method("kubernetes", path="kubernetes")
-    if "oidc/" not in methods:
-        bao.sys.enable_auth_method("jwt", path="oidc")
-    bao.write_data(
-        "auth/kubernetes/config",
-        data={
-            "kubernetes_host": kube["server"],
-            "kubernetes_ca_cert": Path(kube["ca_cert"]).read_text(),
-            "token_reviewer_jwt": reviewer,
-        },
-    )
-    bao.write_data("auth/oidc/config", data={"oidc_discovery_url": f"{keycloak['url']}/realms/{REALM}"})
+    platform_standin.prepare(testbed)
     return {"issuer": f"{keycloak['url']}/realms/{REALM}"}
 
 
