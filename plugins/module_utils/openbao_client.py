@@ -9,6 +9,8 @@ out, ``None`` for a path that does not exist.
 import threading
 import time
 
+from ansible.module_utils.basic import missing_required_lib
+
 # A KV v2 mount answers this for a moment after it is enabled; the request is retried.
 KV_UPGRADING = "Upgrading from non-versioned to versioned data"
 
@@ -21,6 +23,30 @@ try:
 except ImportError as exc:  # pragma: no cover - reported through missing_required_lib
     HAS_HVAC = False
     HVAC_IMPORT_ERROR = exc
+
+
+# Options of modules that keep generated credentials in OpenBao next to their own backend.
+CREDENTIAL_STORE_ARGS = dict(
+    openbao_url=dict(type="str"),
+    openbao_token=dict(type="str", no_log=True),
+    openbao_ca_cert=dict(type="path"),
+    openbao_validate_certs=dict(type="bool", default=True),
+)
+
+
+def credential_store(module):
+    """The OpenBao client for a module's `openbao_*` options, or None when no openbao_url is given."""
+    params = module.params
+    if not params["openbao_url"]:
+        return None
+    if not HAS_HVAC:
+        module.fail_json(msg=missing_required_lib("hvac"), exception=str(HVAC_IMPORT_ERROR))
+    return OpenBao(
+        params["openbao_url"],
+        token=params["openbao_token"],
+        ca_cert=params["openbao_ca_cert"],
+        validate_certs=params["openbao_validate_certs"],
+    )
 
 
 class OpenBaoError(Exception):

@@ -112,10 +112,7 @@ def main():
         tenants=dict(type="list", elements="dict", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         purge=dict(type="bool", default=False),
-        openbao_url=dict(type="str"),
-        openbao_token=dict(type="str", no_log=True),
-        openbao_ca_cert=dict(type="path"),
-        openbao_validate_certs=dict(type="bool", default=True),
+        **openbao_client.CREDENTIAL_STORE_ARGS,
     )
     module = AnsibleModule(
         argument_spec=argument_spec, supports_check_mode=True, required_if=[("state", "present", ("openbao_url",))]
@@ -124,16 +121,7 @@ def main():
         module.fail_json(msg=missing_required_lib("minio"), exception=str(tenant_minio.MINIO_IMPORT_ERROR))
     params = module.params
     tenant_plan.require_normalised(module)
-    bao = None
-    if params["openbao_url"]:
-        if not openbao_client.HAS_HVAC:
-            module.fail_json(msg=missing_required_lib("hvac"), exception=str(openbao_client.HVAC_IMPORT_ERROR))
-        bao = openbao_client.OpenBao(
-            params["openbao_url"],
-            token=params["openbao_token"],
-            ca_cert=params["openbao_ca_cert"],
-            validate_certs=params["openbao_validate_certs"],
-        )
+    bao = openbao_client.credential_store(module)
     try:
         s3 = tenant_minio.S3.from_params(params)
         plans = tenant_minio.reconcile(s3, bao, params["tenants"], params, module.check_mode)

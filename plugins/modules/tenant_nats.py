@@ -133,10 +133,7 @@ def main():
         accounts_file=dict(type="path"),
         server_config=dict(type="path"),
         pid=dict(type="int"),
-        openbao_url=dict(type="str"),
-        openbao_token=dict(type="str", no_log=True),
-        openbao_ca_cert=dict(type="path"),
-        openbao_validate_certs=dict(type="bool", default=True),
+        **openbao_client.CREDENTIAL_STORE_ARGS,
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -150,16 +147,7 @@ def main():
     tenant_plan.require_normalised(module)
     if not params["accounts_file"]:
         params["accounts_file"] = os.path.join(os.path.dirname(params["server_config"]), "cloudforge-tenants.conf")
-    bao = None
-    if params["openbao_url"]:
-        if not openbao_client.HAS_HVAC:
-            module.fail_json(msg=missing_required_lib("hvac"), exception=str(openbao_client.HVAC_IMPORT_ERROR))
-        bao = openbao_client.OpenBao(
-            params["openbao_url"],
-            token=params["openbao_token"],
-            ca_cert=params["openbao_ca_cert"],
-            validate_certs=params["openbao_validate_certs"],
-        )
+    bao = openbao_client.credential_store(module)
     try:
         plans = tenant_nats.reconcile(bao, params["tenants"], params, module.check_mode)
     except (tenant_nats.NatsTenantError, openbao_client.OpenBaoError) as exc:
