@@ -10,10 +10,8 @@ from ../shared/crds are installed; kwok simulates two CPU nodes and one GPU node
 import hashlib
 import os
 import shutil
-import ssl
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import yaml
@@ -22,6 +20,7 @@ from .. import kubeaccess, procs
 from ..errors import MissingComponent, TestbedError
 from ..paths import SHARED, TESTBED_SRC, cache_dir
 from .base import Component, Run
+from .common import http_ok
 
 GO_MODULE = TESTBED_SRC / "kube"
 SERVICE_CIDR = "10.43.0.0/16"  # k3s defaults; virtual, nothing is routed
@@ -130,7 +129,7 @@ class Kube(Component):
         )
         procs.wait_for(
             "etcd health",
-            lambda: _http_ok(f"http://127.0.0.1:{etcd_client}/health"),
+            lambda: http_ok(f"http://127.0.0.1:{etcd_client}/health"),
             60,
             pid=etcd_pid,
             log=run.log(self.name, "etcd"),
@@ -138,10 +137,10 @@ class Kube(Component):
 
         phases["etcd"] = round(time.monotonic() - began, 1)
         api_pid = run.spawn(self.name, "apiserver", self._apiserver_args(binary, data, pki, api_port, etcd_client))
-        ctx = _client_ssl(pki)
+        admin_cert = (str(pki["admin"].cert), str(pki["admin"].key))
         procs.wait_for(
             "kube-apiserver /readyz",
-            lambda: _http_ok(f"{server}/readyz", ctx),
+            lambda: http_ok(f"{server}/readyz", verify=str(run.ca.cert_path), cert=admin_cert),
             180,
             pid=api_pid,
             log=run.log(self.name, "apiserver"),
@@ -351,14 +350,3 @@ def _b64(raw: bytes) -> str:
     import base64
 
     return base64.b64encode(raw).decode()
-
-
-def _client_ssl(pki: dict) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=str(pki["apiserver"].cert.parent / "ca.crt"))
-    ctx.load_cert_chain(str(pki["admin"].cert), str(pki["admin"].key))
-    return ctx
-
-
-def _http_ok(url: str, ctx: ssl.SSLContext | None = None) -> bool:
-    with urllib.request.urlopen(url, timeout=3, context=ctx) as resp:  # noqa: S310 - loopback only
-        return resp.status == 200
