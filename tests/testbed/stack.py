@@ -64,8 +64,11 @@ def healthy(state: dict) -> list[str]:
 
 
 def _stop(info: dict) -> None:
+    """Stop a component's processes, then delete the scratch directories it keeps outside .testbed."""
     for pid in reversed(info.get("pids", [])):
         procs.stop(pid)
+    for path in info.get("scratch_dirs", []):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def up(names: Iterable[str] | None = None) -> dict:

@@ -1,8 +1,9 @@
-"""PostgreSQL 15 from Debian with pgvector, as a private cluster (initdb) in the run's data dir.
+"""PostgreSQL 15 from Debian with pgvector, as a private cluster (initdb) of the testbed's own.
 
 Debian's own cluster service (if the package created one) is left alone: ours listens on a free
-port on 127.0.0.1 with its unix socket inside the data dir, and runs as the `postgres` OS user
-when the testbed runs as root (postgres refuses to run as root).
+port on 127.0.0.1 with its unix socket inside its data dir. When the testbed runs as root it runs
+as the `postgres` OS user (postgres refuses to run as root), with its data dir in a private
+directory under /tmp that this user can reach (removed on `down`); otherwise in the run's data dir.
 
 Debian bookworm ships no postgresql-15-pgvector, so build() compiles pgvector from Debian's own
 source tarball (pinned sha256) against postgresql-server-dev-15 and installs it into PostgreSQL's
@@ -14,6 +15,7 @@ import os
 import secrets
 import shutil
 import tarfile
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -106,23 +108,30 @@ class Postgres(Component):
     # --- run ---------------------------------------------------------------------------------
 
     def start(self, run: Run) -> dict:
-        data = run.data(self.name)
+        os_user = "postgres" if _is_root() else None
+        scratch = []
+        if os_user:
+            # The `postgres` user may not be able to traverse the checkout (a clone in a 0700
+            # directory, say): the cluster lives in a private directory of its own under /tmp.
+            data = Path(tempfile.mkdtemp(prefix="cloudforge-testbed-postgres-"))
+            scratch.append(str(data))
+        else:
+            data = run.data(self.name)
         pgdata, sockets = data / "pgdata", data / "run"
         sockets.mkdir()
         user, password = "cloudforge", secrets.token_urlsafe(18)
         pwfile = data / "pwfile"
         pwfile.touch(mode=0o600)
         pwfile.write_text(password + "\n")
-        os_user = "postgres" if _is_root() else None
         if os_user:
-            shutil.chown(data, os_user)
-            for path in (pwfile, sockets):
+            for path in (data, pwfile, sockets):
                 shutil.chown(path, os_user)
         as_user = ["runuser", "-u", os_user, "--"] if os_user else []
         procs.run(
             [*as_user, self.bindir / "initdb", "-D", pgdata, "-U", user, f"--pwfile={pwfile}",
              "--auth=scram-sha-256", "--encoding=UTF8", "--no-locale", "--no-sync"],
             "initdb",
+            cwd=data,
         )  # fmt: skip
         pwfile.unlink()
         port = procs.free_port()
@@ -130,8 +139,15 @@ class Postgres(Component):
             self.bindir / "postgres", "-D", pgdata, "-c", "listen_addresses=127.0.0.1", "-c", f"port={port}",
             "-c", f"unix_socket_directories={sockets}", "-c", "fsync=off", "-c", "full_page_writes=off",
         ]  # fmt: skip
-        pid = run.spawn(self.name, "server", argv, user=os_user)
-        info = {"host": "127.0.0.1", "port": port, "user": user, "password": password, "database": "postgres"}
+        pid = run.spawn(self.name, "server", argv, cwd=data, user=os_user)
+        info = {
+            "host": "127.0.0.1",
+            "port": port,
+            "user": user,
+            "password": password,
+            "database": "postgres",
+            "scratch_dirs": scratch,
+        }
         procs.wait_for(
             "postgres accepting connections", lambda: self._ping(info), 60, pid, run.log(self.name, "server")
         )
