@@ -626,7 +626,7 @@ def test_remove_without_purge_revokes_access_and_keeps_data(runs, pb, kube, admi
     globex_keys = _s3_keys(bao, B)
     globex_nats = _nats_password(bao, B)
     bao.secrets.kv.v2.create_or_update_secret(path="keep-me", secret={"v": "data"}, mount_point=f"tenants/{B}")
-    run = pb("tenant_remove", {"tenant": B})
+    run = pb("tenant_remove", {"tenant": B, "confirm_removal": True})
     assert run.rc == 0, run.output
     kept = run.task("What was kept")["msg"]
     assert any(k["backend"] == "kubernetes" and NS_B in k["what"] for k in kept)
@@ -648,12 +648,12 @@ def test_remove_without_purge_revokes_access_and_keeps_data(runs, pb, kube, admi
     assert root.get_object(f"{B}-data", "secret.txt").read() == b"globex"
     assert any(k["backend"] == "nats" and "events" in k["what"] for k in kept)
     assert "authorization" in _nats_connect_error(nats, f"tenant-{B}", globex_nats).lower()
-    again = pb("tenant_remove", {"tenant": B})
+    again = pb("tenant_remove", {"tenant": B, "confirm_removal": True})
     assert again.rc == 0 and again.stats["changed"] == 0, again.output
 
 
 def test_remove_with_purge_leaves_nothing(runs, pb, kube, admin, bao, minio, nats):
-    run = pb("tenant_remove", {"tenant": C, "purge": True})
+    run = pb("tenant_remove", {"tenant": C, "confirm_removal": True, "purge": True})
     assert run.rc == 0, run.output
     assert f"nothing of tenant {C} was kept" in run.task("What was kept")["msg"]
     assert f"tenants/{C}/" not in bao.sys.list_mounted_secrets_engines()["data"]
