@@ -57,8 +57,10 @@ def _given(value):
 def check_spec(spec, source="argument spec"):
     """Problems of the spec file itself (not of any input), as a list of messages."""
     problems = []
-    if not isinstance(spec, dict) or not spec:
-        return [f"{source}: must be a non-empty mapping of variable name -> option"]
+    if spec is None:
+        return []  # an empty file: a playbook without operator inputs
+    if not isinstance(spec, dict):
+        return [f"{source}: must be a mapping of variable name -> option (empty when there are no inputs)"]
     for name, option in spec.items():
         where = f"{source}: {name}"
         if not isinstance(option, dict):
@@ -141,6 +143,13 @@ def _bool_text(value):
     return "true" if value else "false"
 
 
+def _bool_choices(option):
+    """A bool's answers: true and false, or only those its choices allow (``choices: [true]`` for a confirmation)."""
+    if option.get("choices"):
+        return [_bool_text(choice) for choice in option["choices"]]
+    return list(BOOL_CHOICES)
+
+
 def survey_question(name, option, required=None):
     """The AWX survey question for one spec option (``required`` overrides the spec's when stricter)."""
     kind = option.get("type", "str")
@@ -155,7 +164,7 @@ def survey_question(name, option, required=None):
     }
     if kind == "bool":
         question["type"] = "multiplechoice"
-        question["choices"] = list(BOOL_CHOICES)
+        question["choices"] = _bool_choices(option)
         if "default" in option:
             question["default"] = _bool_text(option["default"])
     elif option.get("choices") and kind in ("str", "int", "float"):
@@ -274,7 +283,7 @@ def _question_findings(name, option, question, stricter):
     if isinstance(choices, str):
         choices = [line for line in choices.splitlines() if line.strip()]
     if kind == "bool":
-        want_choices = BOOL_CHOICES
+        want_choices = _bool_choices(option)
     elif option.get("choices"):
         want_choices = [str(choice) for choice in option["choices"]]
     else:
