@@ -59,3 +59,11 @@ demo: setup ## The playbooks end to end on the offline test bed (tenants now; pl
 
 clean: testbed-down ## Remove local build state (keeps the download/build cache)
 	rm -rf .build tests/output
+
+.PHONY: ee-context awx-surveys
+
+ee-context: setup ## Build the collection and the AWX execution environment's ansible-builder context (.build/ee/context)
+	@hack/ee_context.sh
+
+awx-surveys: setup ## Regenerate the AWX surveys (playbooks/awx/surveys/) from playbooks/argument_specs/
+	python hack/gen_awx_surveys.py

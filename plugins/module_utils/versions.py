@@ -82,13 +82,14 @@ def validate(document, source="versions document"):
         raise VersionsError(f"{source}: top level must be a mapping, got {type(document).__name__}")
     if document.get("schema_version") != SCHEMA_VERSION:
         errors.append(f"schema_version must be {SCHEMA_VERSION}, got {document.get('schema_version')!r}")
-    unknown = sorted(set(document) - {"schema_version", "k3s", "charts", "images"})
+    unknown = sorted(set(document) - {"schema_version", "k3s", "charts", "images", "tools"})
     if unknown:
         errors.append("unknown top-level keys: {}".format(", ".join(unknown)))
     errors.extend(_validate_k3s(document.get("k3s")))
     charts = document.get("charts")
     errors.extend(_validate_charts(charts))
     errors.extend(_validate_images(document.get("images"), charts if isinstance(charts, dict) else {}))
+    errors.extend(_validate_tools(document.get("tools")))
     if errors:
         raise VersionsError([f"{source}: {error}" for error in errors])
     return document
@@ -166,6 +167,40 @@ def _validate_charts(charts):
             errors.append(f"{where}.namespace must be a DNS-1123 label, got {namespace!r}")
         errors.extend(_validate_sha256(f"{where}.sha256", chart.get("sha256")))
         unknown = sorted(set(chart) - {"layer", "repo", "chart", "version", "namespace", "sha256"})
+        if unknown:
+            errors.append("{}: unknown keys {}".format(where, ", ".join(unknown)))
+    return errors
+
+
+def _validate_tools(tools):
+    """``tools`` is optional: binaries (version, url with {version}/{arch}, sha256 per arch or null) and images."""
+    if tools is None:
+        return []
+    if not isinstance(tools, dict):
+        return ["tools must be a mapping of tool name -> pin"]
+    errors = []
+    for name, tool in tools.items():
+        where = f"tools.{name}"
+        if not isinstance(tool, dict):
+            errors.append(f"{where} must be a mapping")
+            continue
+        if "repository" in tool:
+            unknown = sorted(set(tool) - {"repository", "tag", "digest"})
+            if not _is_text(tool.get("repository")) or not _is_text(tool.get("tag")) or tool.get("tag") == "latest":
+                errors.append(f"{where}: an image needs repository and a tag other than latest")
+        else:
+            unknown = sorted(set(tool) - {"version", "url", "sha256"})
+            if not _is_text(tool.get("version")):
+                errors.append(f"{where}.version must be a non-empty string")
+            url = tool.get("url")
+            if not _is_text(url) or not url.startswith("https://") or "{version}" not in url or "{arch}" not in url:
+                errors.append(f"{where}.url must be an https:// URL with {{version}} and {{arch}} placeholders")
+            sums = tool.get("sha256")
+            if not isinstance(sums, dict) or not sums:
+                errors.append(f"{where}.sha256 must map each architecture to a sha256 (or null: not pinned yet)")
+            else:
+                for arch, value in sums.items():
+                    errors.extend(_validate_sha256(f"{where}.sha256.{arch}", value))
         if unknown:
             errors.append("{}: unknown keys {}".format(where, ", ".join(unknown)))
     return errors
