@@ -39,7 +39,8 @@ SPEC_KEYS = (
     "no_log",
     "aliases",
     "version_added",
-) + BOUND_KEYS
+    *BOUND_KEYS,
+)
 SURVEY_TYPES = {"str": "text", "int": "integer", "float": "float"}
 BOOL_CHOICES = ["true", "false"]
 # AWX's own limits for a text question when the spec gives none.
@@ -249,7 +250,9 @@ def survey_findings(spec, survey, survey_required=()):
     for name, question in questions.items():
         option = spec.get(name)
         if option is None:
-            findings.append(f"{name}: the survey asks it but the playbook does not accept it (not in the argument spec)")
+            findings.append(
+                f"{name}: the survey asks it but the playbook does not accept it (not in the argument spec)"
+            )
             continue
         findings.extend(_question_findings(name, option, question, name in survey_required))
     for name, option in spec.items():
@@ -275,10 +278,14 @@ def _question_findings(name, option, question, stricter):
     if kind in ("str", "int", "float") and option.get("choices"):
         expected_types = {"multiplechoice"}
     if qtype not in expected_types:
-        findings.append(f"{name}: survey type {qtype} cannot carry a {kind} (expected {' or '.join(sorted(expected_types)) or 'nothing: a survey cannot ask it'})")
+        findings.append(
+            f"{name}: survey type {qtype} cannot carry a {kind} (expected {' or '.join(sorted(expected_types)) or 'nothing: a survey cannot ask it'})"
+        )
     want_required = bool(option.get("required")) or stricter
     if bool(question.get("required")) != want_required:
-        findings.append(f"{name}: required is {bool(question.get('required'))} in the survey, {want_required} for the playbook")
+        findings.append(
+            f"{name}: required is {bool(question.get('required'))} in the survey, {want_required} for the playbook"
+        )
     choices = question.get("choices")
     if isinstance(choices, str):
         choices = [line for line in choices.splitlines() if line.strip()]
@@ -295,7 +302,9 @@ def _question_findings(name, option, question, stricter):
     if qtype in ("integer", "float"):
         for key in ("min", "max"):
             if option.get(key) != question.get(key):
-                findings.append(f"{name}: {key} is {question.get(key)} in the survey, {option.get(key)} in the argument spec")
+                findings.append(
+                    f"{name}: {key} is {question.get(key)} in the survey, {option.get(key)} in the argument spec"
+                )
     if qtype in ("text", "textarea", "password") and kind == "str":
         for key, fallback in (("min", TEXT_MIN), ("max", TEXT_MAX)):
             if option.get(key, fallback) != question.get(key, fallback):

@@ -26,7 +26,9 @@ EE = yaml.safe_load((ROOT / "execution-environment.yml").read_text())
 
 def _pins(path):
     return dict(
-        line.split("==", 1) for line in (ROOT / path).read_text().splitlines() if "==" in line and not line.startswith("#")
+        line.split("==", 1)
+        for line in (ROOT / path).read_text().splitlines()
+        if "==" in line and not line.startswith("#")
     )
 
 
@@ -112,13 +114,16 @@ def test_the_builder_introspection_finds_the_collections_requirements(context, t
 def test_tool_pins_follow_the_cluster():
     kubernetes = VERSIONS["k3s"]["version"].split("+")[0]
     assert VERSIONS["tools"]["kubectl"]["version"] == kubernetes, "kubectl must match the pinned k3s's Kubernetes"
-    assert EE["dependencies"]["ansible_core"]["package_pip"] == f"ansible-core=={_pins('requirements.txt')['ansible-core']}"
+    assert (
+        EE["dependencies"]["ansible_core"]["package_pip"]
+        == f"ansible-core=={_pins('requirements.txt')['ansible-core']}"
+    )
 
 
 # -- hack/ee/install_tools.py against a local server (the real download hosts are not reachable here) ---------
 def _serve(files):
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
+        def do_GET(self):
             body = files.get(self.path)
             self.send_response(200 if body is not None else 404)
             self.end_headers()
@@ -152,15 +157,27 @@ def tool_server():
         "/v9.9.9/kubectl-amd64.sha256": hashlib.sha256(kubectl).hexdigest().encode(),
     }
     server = _serve(files)
-    yield f"http://127.0.0.1:{server.server_address[1]}", hashlib.sha256(helm).hexdigest(), hashlib.sha256(kubectl).hexdigest()
+    yield (
+        f"http://127.0.0.1:{server.server_address[1]}",
+        hashlib.sha256(helm).hexdigest(),
+        hashlib.sha256(kubectl).hexdigest(),
+    )
     server.shutdown()
 
 
 def _install(tmp_path, base, helm_sha, kubectl_sha, allow=False):
     versions = {
         "tools": {
-            "helm": {"version": "v9.9.9", "url": base + "/helm-{version}-linux-{arch}.tar.gz", "sha256": {"amd64": helm_sha}},
-            "kubectl": {"version": "v9.9.9", "url": base + "/{version}/kubectl-{arch}", "sha256": {"amd64": kubectl_sha}},
+            "helm": {
+                "version": "v9.9.9",
+                "url": base + "/helm-{version}-linux-{arch}.tar.gz",
+                "sha256": {"amd64": helm_sha},
+            },
+            "kubectl": {
+                "version": "v9.9.9",
+                "url": base + "/{version}/kubectl-{arch}",
+                "sha256": {"amd64": kubectl_sha},
+            },
         }
     }
     path = tmp_path / "versions.yml"

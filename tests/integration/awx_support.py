@@ -70,12 +70,12 @@ def _question_errors(question, answers):
             return [f"'{name}' value {value} is too small (must be at least {low})"]
         if high not in (None, "") and value > float(high):
             return [f"'{name}' value {value} is too large (must be no more than {high})"]
-    elif kind == "multiplechoice":
-        if value not in question["choices"]:
-            return [f"value {value!r} for '{name}' expected to be one of {question['choices']}"]
-    elif kind == "multiselect":
-        if not isinstance(value, list) or any(item not in question["choices"] for item in value):
-            return [f"value {value!r} for '{name}' expected to be a list of {question['choices']}"]
+    elif kind == "multiplechoice" and value not in question["choices"]:
+        return [f"value {value!r} for '{name}' expected to be one of {question['choices']}"]
+    elif kind == "multiselect" and (
+        not isinstance(value, list) or any(item not in question["choices"] for item in value)
+    ):
+        return [f"value {value!r} for '{name}' expected to be a list of {question['choices']}"]
     return []
 
 
@@ -120,7 +120,7 @@ def render_injectors(credential_type, inputs, directory):
         path.write_text(env.from_string(template).render(**namespace))
         path.chmod(0o600)
         filenames[name] = str(path)
-    files = filenames if None not in filenames else filenames[None]
+    files = filenames.get(None, filenames)
     namespace["tower"] = namespace["awx"] = {"filename": files}
     rendered_env = {k: env.from_string(v).render(**namespace) for k, v in (injectors.get("env") or {}).items()}
     extra_vars = {k: env.from_string(v).render(**namespace) for k, v in (injectors.get("extra_vars") or {}).items()}

@@ -9,9 +9,9 @@ template (Deploy model, Remove model, ... once their playbooks exist), add a Tem
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import yaml
