@@ -113,12 +113,12 @@ def test_every_awx_module_call_passes_its_argument_spec(configured):
 
 
 def test_a_job_template_gets_one_run_per_operator_action(configured):
-    _, results = configured
+    results = configured[1]
     names = [r["item"]["name"] for r in results["Job templates, one per operator action, with their surveys"]]
     assert len(names) == 7 and len(set(names)) == 7
 
 
 def test_an_unknown_argument_is_caught(tmp_path):
-    _, results = _run(tmp_path, plant=("awx.awx.inventory", {"variabels": "{}"}))
+    results = _run(tmp_path, plant=("awx.awx.inventory", {"variabels": "{}"}))[1]
     message = str(results["Inventory"][0].get("msg", ""))
     assert "Unsupported parameters" in message and "variabels" in message, message

@@ -36,7 +36,12 @@ def _pins(path):
 def context():
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
     proc = subprocess.run(
-        ["bash", str(ROOT / "hack" / "ee_context.sh")], capture_output=True, text=True, env=env, timeout=300
+        ["bash", str(ROOT / "hack" / "ee_context.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return CONTEXT
@@ -189,6 +194,7 @@ def _install(tmp_path, base, helm_sha, kubectl_sha, allow=False):
         capture_output=True,
         text=True,
         env=env,
+        check=False,
     )
     return proc, dest
 
@@ -197,19 +203,19 @@ def test_install_tools_installs_pinned_binaries(tmp_path, tool_server):
     base, helm_sha, kubectl_sha = tool_server
     proc, dest = _install(tmp_path, base, helm_sha, kubectl_sha)
     assert proc.returncode == 0, proc.stderr
-    assert subprocess.run([str(dest / "helm")], capture_output=True, text=True).stdout == "helm\n"
-    assert subprocess.run([str(dest / "kubectl")], capture_output=True, text=True).stdout == "kubectl\n"
+    assert subprocess.run([str(dest / "helm")], capture_output=True, text=True, check=True).stdout == "helm\n"
+    assert subprocess.run([str(dest / "kubectl")], capture_output=True, text=True, check=True).stdout == "kubectl\n"
 
 
 def test_install_tools_refuses_a_checksum_mismatch(tmp_path, tool_server):
-    base, helm_sha, _ = tool_server
+    base, helm_sha = tool_server[:2]
     proc, dest = _install(tmp_path, base, helm_sha, "0" * 64)
     assert proc.returncode == 1 and re.search(r"kubectl: .* has sha256 [0-9a-f]{64}, expected 0{64}", proc.stderr)
     assert not (dest / "kubectl").exists()
 
 
 def test_install_tools_refuses_an_unpinned_tool_unless_allowed(tmp_path, tool_server):
-    base, _, _ = tool_server
+    base = tool_server[0]
     proc, dest = _install(tmp_path, base, None, None)
     assert proc.returncode == 1 and "has no sha256 in versions.yml" in proc.stderr and "Fix:" in proc.stderr
     assert not (dest / "helm").exists()

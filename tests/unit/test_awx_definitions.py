@@ -113,7 +113,10 @@ def test_the_playbook_validates_that_spec_as_its_first_task(template):
 
 def test_the_surveys_are_generated_from_the_current_specs():
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "hack" / "gen_awx_surveys.py"), "--check"], capture_output=True, text=True
+        [sys.executable, str(ROOT / "hack" / "gen_awx_surveys.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert "stale" not in proc.stderr, proc.stderr
 
