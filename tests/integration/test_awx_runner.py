@@ -189,3 +189,9 @@ def test_the_template_refuses_bad_answers_then_does_what_the_operator_asked(ctx,
     case.outcome(ctx)
     for secret in ctx["secrets"]:
         assert secret not in job.stdout, "a credential's secret appeared in the job output"
+
+    # 3. Launched again with the same answers: nothing left to change.
+    again = _launch(ctx, case, extra_vars, "again")
+    assert again.status == "successful", again.stdout[-4000:]
+    assert again.changed_tasks() == [], again.changed_tasks()
+    case.outcome(ctx)
