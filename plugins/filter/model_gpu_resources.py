@@ -12,17 +12,23 @@ def model_gpu_resources(gpu):
     if isinstance(gpu, int) and not isinstance(gpu, bool):
         gpu = {"count": gpu}
     if gpu is not None and not isinstance(gpu, dict):
-        raise AnsibleFilterError("model_gpu_resources: expects resources.gpu ({count, product, mig_profile}) or a count")
+        raise AnsibleFilterError(
+            "model_gpu_resources: expects resources.gpu ({count, product, mig_profile}) or a count"
+        )
     gpu = gpu or {}
     if gpu.get("product") and gpu["product"] not in tenant_spec.GPU_PRODUCTS:
         raise AnsibleFilterError(
-            "model_gpu_resources: unknown GPU product {!r} (known: {})".format(gpu["product"], ", ".join(tenant_spec.GPU_PRODUCTS))
+            "model_gpu_resources: unknown GPU product {!r} (known: {})".format(
+                gpu["product"], ", ".join(tenant_spec.GPU_PRODUCTS)
+            )
         )
     mig = gpu.get("mig_profile")
     if mig:
         known = tenant_spec.GPU_PRODUCTS[gpu["product"]]["mig"] if gpu.get("product") else tenant_spec.MIG_PROFILES
         if mig not in known:
-            raise AnsibleFilterError(f"model_gpu_resources: {mig!r} is not a MIG profile of {gpu.get('product') or 'any known GPU'}")
+            raise AnsibleFilterError(
+                f"model_gpu_resources: {mig!r} is not a MIG profile of {gpu.get('product') or 'any known GPU'}"
+            )
     return model_spec.gpu_placement(gpu)
 
 

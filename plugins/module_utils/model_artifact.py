@@ -80,7 +80,9 @@ def unpack(source, workdir):
     if os.path.isdir(source):
         return source
     if not os.path.isfile(source):
-        raise ArtifactError(f"source: {source} does not exist. Fix: give a directory or a .tar, .tar.gz, .tgz or .zip archive")
+        raise ArtifactError(
+            f"source: {source} does not exist. Fix: give a directory or a .tar, .tar.gz, .tgz or .zip archive"
+        )
     target = os.path.join(workdir, "unpacked")
     os.makedirs(target)
     real_target = os.path.realpath(target)
@@ -94,7 +96,9 @@ def unpack(source, workdir):
             members = [m for m in archive.getmembers() if m.isfile() or m.isdir()]
             bad = [m.name for m in members if not inside(m.name)]
             if bad:
-                raise ArtifactError(f"source: archive {source} has paths outside itself ({bad[0]}). Fix: rebuild the archive")
+                raise ArtifactError(
+                    f"source: archive {source} has paths outside itself ({bad[0]}). Fix: rebuild the archive"
+                )
             for member in members:
                 if member.isdir():
                     os.makedirs(os.path.join(target, member.name), exist_ok=True)
@@ -107,8 +111,10 @@ def unpack(source, workdir):
         with zipfile.ZipFile(source) as archive:
             bad = [n for n in archive.namelist() if not inside(n)]
             if bad:
-                raise ArtifactError(f"source: archive {source} has paths outside itself ({bad[0]}). Fix: rebuild the archive")
-            archive.extractall(target)
+                raise ArtifactError(
+                    f"source: archive {source} has paths outside itself ({bad[0]}). Fix: rebuild the archive"
+                )
+            archive.extractall(target)  # noqa: S202 - every member was checked to stay inside target
     else:
         raise ArtifactError(f"source: {source} is neither a directory nor a tar or zip archive")
     entries = os.listdir(target)
@@ -202,7 +208,9 @@ def plan_upload(s3, tenant, model, version, source, check_mode):
             raise ArtifactError(f"source: {source} holds no file. Fix: point it at the model's directory")
         bucket_exists = client.bucket_exists(model_spec.ARTIFACT_BUCKET)
         if not bucket_exists:
-            plan.add(f"create bucket {model_spec.ARTIFACT_BUCKET}", lambda: client.make_bucket(model_spec.ARTIFACT_BUCKET))
+            plan.add(
+                f"create bucket {model_spec.ARTIFACT_BUCKET}", lambda: client.make_bucket(model_spec.ARTIFACT_BUCKET)
+            )
         manifest = manifest_for(tenant, model, version, files)
         current = read_manifest(client, prefix) if bucket_exists else None
         uploads, skipped = [], []
@@ -241,7 +249,10 @@ def plan_upload(s3, tenant, model, version, source, check_mode):
                     content_type="application/json",
                 ),
             )
-        plan.before = {"uri": uri, "files": sorted(skipped) + sorted(set(uploads) & set((current or {}).get("files") or {}))}
+        plan.before = {
+            "uri": uri,
+            "files": sorted(skipped) + sorted(set(uploads) & set((current or {}).get("files") or {})),
+        }
         plan.after = {"uri": uri, "files": sorted(files)}
         plan.apply(check_mode)
         plan.summary = {"uri": uri, "files": len(files), "uploaded": sorted(uploads), "unchanged": sorted(skipped)}
@@ -307,7 +318,11 @@ def reader_policy(tenant):
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{model_spec.ARTIFACT_BUCKET}/{tenant}/*"]},
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"arn:aws:s3:::{model_spec.ARTIFACT_BUCKET}/{tenant}/*"],
+            },
             {
                 "Effect": "Allow",
                 "Action": ["s3:ListBucket"],
@@ -334,10 +349,16 @@ def plan_reader(s3, bao, tenant, kv_mount, plan):
     policy = tenant_minio._admin_json(lambda: s3.admin.policy_info(names["policy"]))
     wanted = reader_policy(tenant)
     if policy is None or tenant_minio._normalise_policy(policy) != tenant_minio._normalise_policy(wanted):
-        plan.add(f"set policy {names['policy']} (read models/{tenant}/ only)", lambda: s3.admin.policy_add(names["policy"], policy=wanted))
+        plan.add(
+            f"set policy {names['policy']} (read models/{tenant}/ only)",
+            lambda: s3.admin.policy_add(names["policy"], policy=wanted),
+        )
     user = tenant_minio._admin_json(lambda: s3.admin.user_info(names["user"]))
     if user is None or not tenant_minio._keys_work(s3, names["user"], creds["secret_key"]):
-        plan.add(f"create user {names['user']} (keys from OpenBao)", lambda: s3.admin.user_add(names["user"], creds["secret_key"]))
+        plan.add(
+            f"create user {names['user']} (keys from OpenBao)",
+            lambda: s3.admin.user_add(names["user"], creds["secret_key"]),
+        )
     attached = set(((user or {}).get("policyName") or "").split(",")) - {""}
     if attached != {names["policy"]}:
         plan.add(

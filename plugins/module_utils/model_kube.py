@@ -64,7 +64,9 @@ def placement_problems(kube, tenant, model):
     problems = []
     ns = tenant["names"]["namespace"]
     namespace = kube.get(f"/api/v1/namespaces/{ns}")
-    if namespace is None or ((namespace["metadata"].get("labels") or {}).get("cloudforge.io/tenant-state") == "removed"):
+    if namespace is None or (
+        (namespace["metadata"].get("labels") or {}).get("cloudforge.io/tenant-state") == "removed"
+    ):
         problems.append(
             "{}: tenant: namespace {} {}. Fix: provision the tenant first (playbooks/tenant.yml -e tenant={})".format(
                 tenant.get("source", tenant["name"]),
@@ -82,13 +84,15 @@ def placement_problems(kube, tenant, model):
             "which provides cloudforge-vllm and cloudforge-ollama".format(_field(tenant, model, "runtime"), runtime)
         )
     elif current_runtime is not None:
-        formats = [
-            f.get("name") for f in ((current_runtime.get("spec") or {}).get("supportedModelFormats") or []) if f
-        ]
+        formats = [f.get("name") for f in ((current_runtime.get("spec") or {}).get("supportedModelFormats") or []) if f]
         if model["format"] not in formats:
             problems.append(
                 "{}: ClusterServingRuntime {} does not serve {!r} (it serves {}). Fix: use a runtime for {} or convert the model".format(
-                    _field(tenant, model, "format"), runtime, model["format"], ", ".join(formats) or "nothing", model["format"]
+                    _field(tenant, model, "format"),
+                    runtime,
+                    model["format"],
+                    ", ".join(formats) or "nothing",
+                    model["format"],
                 )
             )
     gpu = model["resources"]["gpu"]
@@ -227,7 +231,8 @@ def _key_plan(bao, plan, tenant, model, state):
         plan.add(
             f"generate API key {mount}/{base}/{consumer} (value not shown)",
             lambda c=consumer: bao.write(
-                f"{mount}/data/{base}/{c}", {"data": {"key": "cf-" + openbao_tenant.generate_secret(40)}, "options": {"cas": 0}}
+                f"{mount}/data/{base}/{c}",
+                {"data": {"key": "cf-" + openbao_tenant.generate_secret(40)}, "options": {"cas": 0}},
             ),
         )
     for consumer in sorted(existing - wanted):

@@ -24,7 +24,7 @@ from ansible_collections.cloudforge.platform.plugins.module_utils import model_s
 MANAGED_BY = "cloudforge"
 MODEL_LABEL = "cloudforge.io/model"
 TENANT_LABEL = "cloudforge.io/tenant"
-SECRET_STORE = "tenant-openbao"  # made by tenant_kubernetes (secret_sync) in every tenant namespace
+SECRET_STORE = "tenant-openbao"  # noqa: S105 - a SecretStore name, made by tenant_kubernetes (secret_sync) in every tenant namespace
 STORAGE_KEY = "models/storage"  # KV path (in the tenant's mount) of the read-only object-storage credentials
 PREDICTOR_PORT = 80
 
@@ -141,7 +141,9 @@ def inference_service(tenant, model):
     if runtime == "vllm":
         predictor_model["args"] = model_spec.vllm_args(model)
     elif model["serving"].get("max_context_length"):
-        predictor_model["env"] = [{"name": "OLLAMA_CONTEXT_LENGTH", "value": str(model["serving"]["max_context_length"])}]
+        predictor_model["env"] = [
+            {"name": "OLLAMA_CONTEXT_LENGTH", "value": str(model["serving"]["max_context_length"])}
+        ]
     predictor = {
         "serviceAccountName": "model-{}".format(model["name"]),
         "minReplicas": scaling["min_replicas"],
@@ -161,7 +163,9 @@ def inference_service(tenant, model):
         "cloudforge.io/runtime": runtime,
     }
     if runtime == "vllm":
-        annotations.update({"prometheus.io/scrape": "true", "prometheus.io/port": "8080", "prometheus.io/path": "/metrics"})
+        annotations.update(
+            {"prometheus.io/scrape": "true", "prometheus.io/port": "8080", "prometheus.io/path": "/metrics"}
+        )
     labels = {"cloudforge.io/runtime": runtime}
     return _obj(
         "InferenceService",
@@ -252,7 +256,7 @@ def route_plugins(tenant, model, path):
                     "provider": "openai-compatible",
                     "auth": {"header": {"X-CloudForge-Model": model["name"]}},
                     "options": {"model": model["name"]},
-                    "override": {"endpoint": "http://{}{}".format(predictor_host(tenant, model), path)},
+                    "override": {"endpoint": f"http://{predictor_host(tenant, model)}{path}"},
                     "timeout": 600000,
                     "logging": {"summaries": True},
                 },
@@ -277,7 +281,10 @@ def route_plugins(tenant, model, path):
                     "name": "request-validation",
                     "enable": True,
                     "config": {
-                        "body_schema": {"type": "object", "properties": {"stream": {"type": "boolean", "enum": [False]}}},
+                        "body_schema": {
+                            "type": "object",
+                            "properties": {"stream": {"type": "boolean", "enum": [False]}},
+                        },
                         "rejected_msg": "streaming is disabled for this model",
                     },
                 }

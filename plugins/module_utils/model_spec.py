@@ -131,7 +131,11 @@ def choose_runtime(model, tenant_gpu_count):
             ),
         )
     if info["gpu"] and not gpus:
-        return None, ("resources.gpu.count", "runtime 'vllm' needs at least one GPU", "set resources.gpu.count: 1 or more")
+        return None, (
+            "resources.gpu.count",
+            "runtime 'vllm' needs at least one GPU",
+            "set resources.gpu.count: 1 or more",
+        )
     if not info["gpu"] and gpus:
         return None, (
             "resources.gpu.count",
@@ -257,7 +261,9 @@ def _model(check, raw, field, tenant, quotas, gateway):
         fmt = None
     runtime = raw.get("runtime", "auto")
     if runtime not in RUNTIME_CHOICES:
-        check.error(field + ".runtime", f"unknown runtime {runtime!r}", "use one of {}".format(", ".join(RUNTIME_CHOICES)))
+        check.error(
+            field + ".runtime", f"unknown runtime {runtime!r}", "use one of {}".format(", ".join(RUNTIME_CHOICES))
+        )
         runtime = None
 
     source = raw.get("source")
@@ -313,7 +319,9 @@ def _model(check, raw, field, tenant, quotas, gateway):
     if "dtype" in serving_raw:
         if serving_raw["dtype"] not in DTYPES:
             check.error(
-                field + ".serving.dtype", f"unknown dtype {serving_raw['dtype']!r}", "use one of {}".format(", ".join(DTYPES))
+                field + ".serving.dtype",
+                f"unknown dtype {serving_raw['dtype']!r}",
+                "use one of {}".format(", ".join(DTYPES)),
             )
         else:
             serving["dtype"] = serving_raw["dtype"]
@@ -327,7 +335,9 @@ def _model(check, raw, field, tenant, quotas, gateway):
         else:
             serving["quantization"] = serving_raw["quantization"]
     if serving_raw.get("tensor_parallel_size") is not None:
-        tp = check.count(serving_raw["tensor_parallel_size"], field + ".serving.tensor_parallel_size", minimum=1, example="2")
+        tp = check.count(
+            serving_raw["tensor_parallel_size"], field + ".serving.tensor_parallel_size", minimum=1, example="2"
+        )
         if tp and gpu["count"] and tp != gpu["count"]:
             check.error(
                 field + ".serving.tensor_parallel_size",
@@ -422,7 +432,12 @@ def _model(check, raw, field, tenant, quotas, gateway):
         )
     rpm_default = gateway.get("requests_per_minute") or 600
     tpm_default = gateway.get("tokens_per_minute")
-    rpm = check.count(exp_raw.get("requests_per_minute", rpm_default), field + ".exposure.requests_per_minute", minimum=1, example="600")
+    rpm = check.count(
+        exp_raw.get("requests_per_minute", rpm_default),
+        field + ".exposure.requests_per_minute",
+        minimum=1,
+        example="600",
+    )
     tpm = check.count(
         exp_raw.get("tokens_per_minute", tpm_default if tpm_default is not None else 100000),
         field + ".exposure.tokens_per_minute",
@@ -476,7 +491,9 @@ def _model(check, raw, field, tenant, quotas, gateway):
                         "remove it (or serve a safetensors build with vLLM)",
                     )
             if serving["dtype"] != "auto":
-                check.error(field + ".serving.dtype", "is a vLLM option; Ollama reads it from the GGUF file", "remove it")
+                check.error(
+                    field + ".serving.dtype", "is a vLLM option; Ollama reads it from the GGUF file", "remove it"
+                )
     return spec
 
 
@@ -502,7 +519,11 @@ def validate_models(check, raw, tenant, quotas, gateway):
         prefixes.setdefault(prefix, i)
     limit = (quotas or {}).get("max_models")
     if limit is not None and len(out) > limit:
-        check.error("models", f"{len(out)} models but quotas.max_models is {limit}", f"raise quotas.max_models to {len(out)} or remove models")
+        check.error(
+            "models",
+            f"{len(out)} models but quotas.max_models is {limit}",
+            f"raise quotas.max_models to {len(out)} or remove models",
+        )
     return out
 
 

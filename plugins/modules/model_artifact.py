@@ -16,8 +16,8 @@ description:
     deleted and the manifest is rewritten.
   - Without O(source), the existing upload is verified against its manifest by reading every file back and hashing it;
     a missing file or one whose size or sha256 differs fails the task naming each file, and nothing is changed.
-  - With O(openbao_url), the tenant also gets a read-only user V(models-<tenant>) (policy V(models-<tenant>-read):
-    only V(models/<tenant>/...)) whose keys are generated into the tenant's OpenBao KV mount at V(models/storage); the
+  - With O(openbao_url), the tenant also gets a read-only user V(models-<tenant>) (policy V(models-<tenant>-read), which
+    allows reading V(models/<tenant>/...) only) whose keys are generated into the tenant's OpenBao KV mount at V(models/storage); the
     model servers' ServiceAccounts get them through External Secrets Operator. The keys never pass through Ansible.
   - O(state=absent) deletes every version of every object of the model (or of one O(version)).
 author:
@@ -157,9 +157,15 @@ def main():
     if not tenant_minio.HAS_MINIO:
         module.fail_json(msg=missing_required_lib("minio"), exception=str(tenant_minio.MINIO_IMPORT_ERROR))
     p = module.params
-    for field, value, pattern in (("tenant", p["tenant"], NAME_RE), ("model", p["model"], NAME_RE), ("version", p["version"], VERSION_RE)):
+    for field, value, pattern in (
+        ("tenant", p["tenant"], NAME_RE),
+        ("model", p["model"], NAME_RE),
+        ("version", p["version"], VERSION_RE),
+    ):
         if value is not None and not pattern.match(value):
-            module.fail_json(msg=f"{field}: {value!r} is not valid. Fix: use lower-case letters, digits and '-' (version: also '.' and '_')")
+            module.fail_json(
+                msg=f"{field}: {value!r} is not valid. Fix: use lower-case letters, digits and '-' (version: also '.' and '_')"
+            )
     bao = openbao_client.credential_store(module)
     try:
         s3 = tenant_minio.S3.from_params(p)

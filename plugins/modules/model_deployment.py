@@ -178,7 +178,9 @@ def main():
     p = module.params
     tenant = p["tenant"]
     if not isinstance(tenant, dict) or "names" not in tenant or "models" not in tenant:
-        module.fail_json(msg="tenant: pass a normalised tenant spec (the output of the cloudforge.platform.tenant_validate filter)")
+        module.fail_json(
+            msg="tenant: pass a normalised tenant spec (the output of the cloudforge.platform.tenant_validate filter)"
+        )
     bao = openbao_client.credential_store(module)
     result = {"changed": False, "actions": [], "runtime": {}, "endpoints": {}, "api_key_paths": {}}
     try:

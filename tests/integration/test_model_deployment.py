@@ -16,6 +16,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from minio import Minio
 from tenant_support import PLAYBOOKS, inventory_path, run_playbook, run_task, write_specs
+from testbed import model_standin
 
 RUN = uuid.uuid4().hex[:5]
 T = f"mdl-{RUN}"
@@ -26,12 +27,6 @@ RESTRICTED = {
     "runAsUser": 1000,
     "capabilities": {"drop": ["ALL"]},
     "seccompProfile": {"type": "RuntimeDefault"},
-}
-# The platform layer (issue #7) owns the real ClusterServingRuntimes; these are minimal valid stand-ins with the
-# same names and formats, so the models have something to bind to on the test bed.
-RUNTIMES = {
-    "cloudforge-vllm": {"format": "safetensors", "image": "vllm/vllm-openai"},
-    "cloudforge-ollama": {"format": "gguf", "image": "ollama/ollama"},
 }
 
 
@@ -136,22 +131,9 @@ def sources(tmp_path_factory):
 @pytest.fixture(scope="module")
 def env(kube, minio, openbao_dev, admin, sources, tmp_path_factory):
     """Serving runtimes (platform stand-ins), then the test tenant with the existing tenant machinery."""
-    crs = client.CustomObjectsApi(admin)
-    for name, info in RUNTIMES.items():
-        body = {
-            "apiVersion": "serving.kserve.io/v1alpha1",
-            "kind": "ClusterServingRuntime",
-            "metadata": {"name": name, "labels": {"cloudforge.io/test-stand-in": "true"}},
-            "spec": {
-                "supportedModelFormats": [{"name": info["format"], "autoSelect": True}],
-                "containers": [{"name": "kserve-container", "image": info["image"]}],
-            },
-        }
-        try:
-            crs.create_cluster_custom_object("serving.kserve.io", "v1alpha1", "clusterservingruntimes", body)
-        except ApiException as exc:
-            if exc.status != 409:
-                raise
+    # The platform layer (issue #7) owns the real ClusterServingRuntimes; minimal valid stand-ins with the same
+    # names and formats are created here (tests/testbed/model_standin.py).
+    model_standin.serving_runtimes(kube["kubeconfig"])
     specs_dir = write_specs(tmp_path_factory.mktemp("tenants"), [_tenant_spec(sources)])
     inventory = inventory_path(kube)
     extra = {
@@ -288,7 +270,9 @@ def test_second_run_changes_nothing_and_keys_are_not_regenerated(chat, bao):
 
 def test_api_keys_never_appear_in_output(chat, bao):
     secrets = [_key(bao, "chat", "app"), _key(bao, "chat", "ci")]
-    storage = bao.secrets.kv.v2.read_secret_version(path="models/storage", mount_point=f"tenants/{T}", raise_on_deleted_version=True)["data"]["data"]
+    storage = bao.secrets.kv.v2.read_secret_version(
+        path="models/storage", mount_point=f"tenants/{T}", raise_on_deleted_version=True
+    )["data"]["data"]
     secrets.append(storage["secret_key"])
     for run in chat.values():
         for secret in secrets:
@@ -333,7 +317,10 @@ def _assert_nothing_written(admin, bao, s3, model):
 def test_placement_fails_before_any_write_naming_the_field(chat, env, admin, bao, s3):
     run = _model_pb(env, "model", "toomany")
     assert run.rc != 0
-    assert "models[3].resources.gpu.count: 5 nvidia.com/gpu per replica but no single node offers that many" in run.failure()
+    assert (
+        "models[3].resources.gpu.count: 5 nvidia.com/gpu per replica but no single node offers that many"
+        in run.failure()
+    )
     _assert_nothing_written(admin, bao, s3, "toomany")
 
     run = _model_pb(env, "model", "wrongproduct")
@@ -368,7 +355,10 @@ def test_placement_fails_before_any_write_naming_the_field(chat, env, admin, bao
             time.sleep(0.5)
         run = _model_pb(env, "model", "extra")
         assert run.rc != 0
-        assert "models[5].resources.gpu.count: 1 x nvidia.com/gpu (1 GPU(s) x 1 replica(s)) needed but tenant" in run.failure()
+        assert (
+            "models[5].resources.gpu.count: 1 x nvidia.com/gpu (1 GPU(s) x 1 replica(s)) needed but tenant"
+            in run.failure()
+        )
         assert "has 0 left (quota 6, in use 6)" in run.failure()
         _assert_nothing_written(admin, bao, s3, "extra")
         # The model's own pods are counted back: chat still passes its placement check with the quota used up.
@@ -399,7 +389,9 @@ def _artifact(tmp_path, kube, minio, args, check=False):
         "model": "remote",
         "version": "1",
     }
-    return run_task(tmp_path, inventory_path(kube), "cloudforge.platform.model_artifact", dict(base, **args), check=check)
+    return run_task(
+        tmp_path, inventory_path(kube), "cloudforge.platform.model_artifact", dict(base, **args), check=check
+    )
 
 
 def _flip_byte(s3, key):
