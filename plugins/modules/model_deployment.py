@@ -8,7 +8,7 @@ short_description: Serve a tenant's model with KServe behind a key-protected, ra
 version_added: 0.1.0
 description:
   - Takes a normalised tenant spec (from the P(cloudforge.platform.tenant_validate#filter) filter) and the name of one
-    of its O(tenant.models), and makes the cluster serve it in the tenant's namespace.
+    of its C(models), and makes the cluster serve it in the tenant's namespace.
   - Before anything is written it checks placement, reading only - the tenant's namespace and the GPUs left in its
     ResourceQuota (counting back what the model's own pods hold), every node's allocatable GPU resource and
     C(nvidia.com/gpu.product) label (a replica's GPUs must fit on one node of the requested product or MIG profile),
