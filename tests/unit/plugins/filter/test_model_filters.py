@@ -2,6 +2,7 @@
 
 import pytest
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.cloudforge.platform.plugins.filter.model_gpu_resources import model_gpu_resources
 from ansible_collections.cloudforge.platform.plugins.filter.model_route_paths import model_route_paths
 from ansible_collections.cloudforge.platform.plugins.filter.model_runtime import model_runtime
@@ -13,10 +14,10 @@ def test_model_runtime():
     assert model_runtime(model, 2) == {"name": "vllm", "serving_runtime": "cloudforge-vllm"}
     assert model_runtime({"format": "gguf"}) == {"name": "ollama", "serving_runtime": "cloudforge-ollama"}
     with pytest.raises(
-        AnsibleFilterError, match="resources.gpu.count: the model asks for GPUs but the tenant has no GPU quota"
+        AnsibleFilterError, match=r"resources\.gpu\.count: the model asks for GPUs but the tenant has no GPU quota"
     ):
         model_runtime(model, 0)
-    with pytest.raises(AnsibleFilterError, match="runtime: runtime 'ollama'.*cannot serve format 'safetensors'"):
+    with pytest.raises(AnsibleFilterError, match=r"runtime: runtime 'ollama'.*cannot serve format 'safetensors'"):
         model_runtime(dict(model, runtime="ollama"), 1)
 
 
@@ -28,7 +29,7 @@ def test_model_gpu_resources():
     assert model_gpu_resources(None)["resources"] == {}
     with pytest.raises(AnsibleFilterError, match="unknown GPU product 'X1'"):
         model_gpu_resources({"count": 1, "product": "X1"})
-    with pytest.raises(AnsibleFilterError, match="'1g.5gb' is not a MIG profile of H100"):
+    with pytest.raises(AnsibleFilterError, match=r"'1g\.5gb' is not a MIG profile of H100"):
         model_gpu_resources({"count": 1, "product": "H100", "mig_profile": "1g.5gb"})
 
 

@@ -5,6 +5,7 @@ import io
 import tarfile
 
 import pytest
+
 from ansible_collections.cloudforge.platform.plugins.module_utils import (
     model_artifact,
     model_render,
@@ -190,7 +191,7 @@ def test_duplicates_and_max_models():
 def test_select_names_known_models():
     spec = validate(CPU_MODEL)
     assert model_spec.select(spec, "tiny")["name"] == "tiny"
-    with pytest.raises(ValueError, match="has no model 'llama'.*pick one of: tiny"):
+    with pytest.raises(ValueError, match=r"has no model 'llama'.*pick one of: tiny"):
         model_spec.select(spec, "llama")
 
 
