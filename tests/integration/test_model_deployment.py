@@ -15,8 +15,10 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from minio import Minio
-from tenant_support import PLAYBOOKS, inventory_path, run_playbook, run_task, write_specs
+from tenant_support import PLAYBOOKS, inventory_path, run_playbook, write_specs
 from testbed import model_standin
+
+from ansible_collections.cloudforge.platform.plugins.module_utils import model_artifact, tenant_minio
 
 RUN = uuid.uuid4().hex[:5]
 T = f"mdl-{RUN}"
@@ -56,25 +58,18 @@ def _tenant_spec(sources):
                 "scaling": {"scale_to_zero": True, "max_replicas": 2},
             },
             {
-                "name": "toomany",
+                "name": "nofit",
                 "version": "1",
                 "source": str(sources["tiny"]),
                 "format": "safetensors",
                 "resources": {"gpu": {"count": 5, "product": "H100"}},
             },
             {
-                "name": "wrongproduct",
-                "version": "1",
-                "source": str(sources["tiny"]),
-                "format": "safetensors",
-                "resources": {"gpu": {"count": 1, "product": "L4"}},
-            },
-            {
                 "name": "extra",
                 "version": "1",
                 "source": str(sources["tiny"]),
                 "format": "safetensors",
-                "resources": {"gpu": 1},
+                "resources": {"gpu": {"count": 1, "product": "L4"}},
             },
         ],
     }
@@ -200,18 +195,10 @@ def chat(env, admin):
     return {"first": first, "second": second}
 
 
-def test_gpu_model_lands_on_gpu_resources_of_the_h100_node(chat, admin):
-    isvc = _get(admin, "inferenceservices", "chat")
-    predictor = isvc["spec"]["predictor"]
+def _chat_predictor_standin(admin, predictor=None):
+    """The pod KServe would make for chat's predictor (its placement and resources); created once."""
+    predictor = predictor or _get(admin, "inferenceservices", "chat")["spec"]["predictor"]
     model = predictor["model"]
-    assert model["runtime"] == "cloudforge-vllm" and model["modelFormat"]["name"] == "safetensors"
-    assert model["storageUri"] == f"s3://models/{T}/chat/1/"
-    assert model["resources"]["requests"]["nvidia.com/gpu"] == "2" == model["resources"]["limits"]["nvidia.com/gpu"]
-    assert predictor["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
-    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in predictor["tolerations"]
-    assert "--max-model-len=8192" in model["args"] and "--tensor-parallel-size=2" in model["args"]
-    # One level down from KServe: a pod with exactly the predictor's placement is scheduled by the real scheduler
-    # onto the kwok GPU node and admitted by the tenant's quota (it is also what the placement check counts back).
     core = client.CoreV1Api(admin)
     pod = {
         "metadata": {"name": "chat-predictor-standin", "labels": {"serving.kserve.io/inferenceservice": "chat"}},
@@ -229,7 +216,27 @@ def test_gpu_model_lands_on_gpu_resources_of_the_h100_node(chat, admin):
             ],
         },
     }
-    core.create_namespaced_pod(NS, pod)
+    try:
+        core.create_namespaced_pod(NS, pod)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+    return core
+
+
+def test_gpu_model_lands_on_gpu_resources_of_the_h100_node(chat, admin):
+    isvc = _get(admin, "inferenceservices", "chat")
+    predictor = isvc["spec"]["predictor"]
+    model = predictor["model"]
+    assert model["runtime"] == "cloudforge-vllm" and model["modelFormat"]["name"] == "safetensors"
+    assert model["storageUri"] == f"s3://models/{T}/chat/1/"
+    assert model["resources"]["requests"]["nvidia.com/gpu"] == "2" == model["resources"]["limits"]["nvidia.com/gpu"]
+    assert predictor["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in predictor["tolerations"]
+    assert "--max-model-len=8192" in model["args"] and "--tensor-parallel-size=2" in model["args"]
+    # One level down from KServe: a pod with exactly the predictor's placement is scheduled by the real scheduler
+    # onto the kwok GPU node and admitted by the tenant's quota (it is also what the placement check counts back).
+    core = _chat_predictor_standin(admin, predictor)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status = core.read_namespaced_pod("chat-predictor-standin", NS)
@@ -315,21 +322,19 @@ def _assert_nothing_written(admin, bao, s3, model):
 
 
 def test_placement_fails_before_any_write_naming_the_field(chat, env, admin, bao, s3):
-    run = _model_pb(env, "model", "toomany")
+    run = _model_pb(env, "model", "nofit")
     assert run.rc != 0
     assert (
         "models[3].resources.gpu.count: 5 nvidia.com/gpu per replica but no single node offers that many"
         in run.failure()
     )
-    _assert_nothing_written(admin, bao, s3, "toomany")
+    _assert_nothing_written(admin, bao, s3, "nofit")
 
-    run = _model_pb(env, "model", "wrongproduct")
-    assert run.rc != 0
-    assert "models[4].resources.gpu.product: no node has GPU product L4" in run.failure()
-    _assert_nothing_written(admin, bao, s3, "wrongproduct")
-
-    # Someone else in the tenant holds 4 GPUs; chat's stand-in pod holds 2: the quota of 6 is used up.
-    core = client.CoreV1Api(admin)
+    # Someone else in the tenant takes every GPU of the quota (6) that chat's stand-in pod (2) left.
+    core = _chat_predictor_standin(admin)
+    used = int(
+        (core.read_namespaced_resource_quota("tenant-quota", NS).status.used or {}).get("requests.nvidia.com/gpu", "0")
+    )
     hog = {
         "metadata": {"name": "gpu-hog"},
         "spec": {
@@ -339,7 +344,10 @@ def test_placement_fails_before_any_write_naming_the_field(chat, env, admin, bao
                 {
                     "name": "c",
                     "image": "busybox",
-                    "resources": {"requests": {"nvidia.com/gpu": "4"}, "limits": {"nvidia.com/gpu": "4"}},
+                    "resources": {
+                        "requests": {"nvidia.com/gpu": str(6 - used)},
+                        "limits": {"nvidia.com/gpu": str(6 - used)},
+                    },
                     "securityContext": RESTRICTED,
                 }
             ],
@@ -356,10 +364,12 @@ def test_placement_fails_before_any_write_naming_the_field(chat, env, admin, bao
         run = _model_pb(env, "model", "extra")
         assert run.rc != 0
         assert (
-            "models[5].resources.gpu.count: 1 x nvidia.com/gpu (1 GPU(s) x 1 replica(s)) needed but tenant"
+            "models[4].resources.gpu.count: 1 x nvidia.com/gpu (1 GPU(s) x 1 replica(s)) needed but tenant"
             in run.failure()
         )
         assert "has 0 left (quota 6, in use 6)" in run.failure()
+        # Every problem is reported at once: there is no L4 node either.
+        assert "models[4].resources.gpu.product: no node has GPU product L4" in run.failure()
         _assert_nothing_written(admin, bao, s3, "extra")
         # The model's own pods are counted back: chat still passes its placement check with the quota used up.
         again = _model_pb(env, "model", "chat")
@@ -380,7 +390,8 @@ def test_invalid_model_spec_fails_naming_the_field(env, sources, tmp_path, admin
     _assert_nothing_written(admin, bao, s3, "nosuchmodel")
 
 
-def _artifact(tmp_path, kube, minio, args, check=False):
+def _artifact_tasks(tmp_path, kube, minio, steps):
+    """One playbook run of several model_artifact tasks (name, args, may fail); returns the Run."""
     base = {
         "endpoint_url": minio["endpoint"],
         "access_key": minio["access_key"],
@@ -389,9 +400,13 @@ def _artifact(tmp_path, kube, minio, args, check=False):
         "model": "remote",
         "version": "1",
     }
-    return run_task(
-        tmp_path, inventory_path(kube), "cloudforge.platform.model_artifact", dict(base, **args), check=check
-    )
+    tasks = [
+        {"name": name, "cloudforge.platform.model_artifact": dict(base, **args), "ignore_errors": may_fail}
+        for name, args, may_fail in steps
+    ]
+    playbook = tmp_path / f"artifact-{time.monotonic_ns()}.yml"
+    playbook.write_text(json.dumps([{"hosts": "platform_controller", "gather_facts": False, "tasks": tasks}]))
+    return run_playbook(playbook, inventory_path(kube))
 
 
 def _flip_byte(s3, key):
@@ -401,31 +416,36 @@ def _flip_byte(s3, key):
 
 
 def test_model_artifact_upload_rerun_and_a_flipped_byte(env, chat, kube, minio, s3, sources, tmp_path, admin, bao):
-    first = _artifact(tmp_path, kube, minio, {"source": str(sources["remote"])})
-    assert first.rc == 0 and first.task("t")["changed"] is True and first.task("t")["uploaded"] == ["remote.gguf"]
-    again = _artifact(tmp_path, kube, minio, {"source": str(sources["remote"])})
-    assert again.task("t")["changed"] is False and again.task("t")["unchanged"] == ["remote.gguf"]
-    verified = _artifact(tmp_path, kube, minio, {})
-    assert verified.rc == 0 and verified.task("t")["changed"] is False
+    source = {"source": str(sources["remote"])}
+    run = _artifact_tasks(
+        tmp_path, kube, minio, [("upload", source, False), ("again", source, False), ("verify", {}, False)]
+    )
+    assert run.rc == 0, run.output[-3000:]
+    assert run.task("upload")["changed"] is True and run.task("upload")["uploaded"] == ["remote.gguf"]
+    assert run.task("again")["changed"] is False and run.task("again")["unchanged"] == ["remote.gguf"]
+    assert run.task("verify")["changed"] is False and run.task("verify")["files"] == 1
 
     _flip_byte(s3, f"{T}/remote/1/remote.gguf")
-    broken = _artifact(tmp_path, kube, minio, {})
-    assert broken.rc != 0
-    assert "remote.gguf: sha256" in broken.failure() and "(corrupt)" in broken.failure()
     # model.yml refuses to serve the corrupt artifact, before anything is written on Kubernetes or OpenBao.
-    run = _model_pb(env, "model", "remote")
-    assert run.rc != 0 and "remote.gguf: sha256" in run.failure()
+    refused = _model_pb(env, "model", "remote")
+    assert refused.rc != 0 and "remote.gguf: sha256" in refused.failure() and "(corrupt)" in refused.failure()
     assert _get(admin, "inferenceservices", "remote") is None and _keys(bao, "remote") == []
 
-    # With a local source the damaged object is detected and uploaded again; the re-run after that is clean.
-    repaired = _artifact(tmp_path, kube, minio, {"source": str(sources["remote"])})
-    assert repaired.task("t")["uploaded"] == ["remote.gguf"]
-    assert any("upload again (stored object differs)" in a for a in repaired.task("t")["actions"])
-    assert _artifact(tmp_path, kube, minio, {}).rc == 0
+    # Verification names the file; with the local source the damaged object is uploaded again, then it verifies.
+    run = _artifact_tasks(
+        tmp_path, kube, minio, [("corrupt", {}, True), ("repair", source, False), ("recheck", {}, False)]
+    )
+    assert run.task("corrupt")["failed"] is True
+    assert "remote.gguf: sha256" in run.task("corrupt")["msg"] and "does not verify" in run.task("corrupt")["msg"]
+    assert run.task("repair")["uploaded"] == ["remote.gguf"]
+    assert any("upload again (stored object differs)" in a for a in run.task("repair")["actions"])
+    assert run.task("recheck").get("failed") is not True and run.task("recheck")["files"] == 1
 
+    # A missing file is named too (the same verification, called directly on the real MinIO).
     s3.remove_object("models", f"{T}/remote/1/remote.gguf")
-    missing = _artifact(tmp_path, kube, minio, {})
-    assert missing.rc != 0 and "remote.gguf: missing" in missing.failure()
+    store = tenant_minio.S3(minio["endpoint"], minio["access_key"], minio["secret_key"])
+    with pytest.raises(model_artifact.ArtifactError, match=r"remote\.gguf: missing"):
+        model_artifact.check_existing(store, T, "remote", "1")
 
 
 def test_removal_revokes_access_and_keeps_artifacts_unless_purged(chat, env, admin, bao, s3):
@@ -448,8 +468,9 @@ def test_removal_revokes_access_and_keeps_artifacts_unless_purged(chat, env, adm
     # The other model of the tenant is untouched.
     assert _get(admin, "apisixroutes", "model-tiny", "apisix.apache.org", "v2") is not None
 
-    again = _model_pb(env, "model_remove", "chat", extra={"confirm": True})
-    assert again.rc == 0 and again.stats["changed"] == 0, again.output[-3000:]
+    # Removing again changes nothing on Kubernetes or OpenBao; purge=true then deletes the artifacts.
     purged = _model_pb(env, "model_remove", "chat", extra={"confirm": True, "purge": True})
     assert purged.rc == 0, purged.output[-3000:]
+    assert purged.task("Kubernetes and OpenBao")["changed"] is False
+    assert purged.task("Object storage")["changed"] is True
     assert _objects(s3, f"{T}/chat/") == []
