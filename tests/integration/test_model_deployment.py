@@ -146,10 +146,12 @@ def env(kube, minio, openbao_dev, admin, sources, tmp_path_factory):
     client.CoreV1Api(admin).delete_namespace(NS)
 
 
-def _model_pb(env, name, model, check=False, verbosity=0, extra=None, specs_dir=None):
+def _model_pb(env, name, model, check=False, diff=False, verbosity=0, extra=None, specs_dir=None):
     variables = {"cloudforge_tenants_dir": str(specs_dir or env["specs_dir"]), "tenant": T, "model": model}
     variables.update(extra or {})
-    return run_playbook(PLAYBOOKS / f"{name}.yml", env["inventory"], variables, check=check, verbosity=verbosity)
+    return run_playbook(
+        PLAYBOOKS / f"{name}.yml", env["inventory"], variables, check=check, diff=diff, verbosity=verbosity
+    )
 
 
 def _get(admin, plural, name, group="serving.kserve.io", version="v1beta1"):
@@ -298,9 +300,18 @@ def test_artifact_uploaded_with_manifest(chat, s3):
 
 
 def test_check_mode_writes_nothing_then_cpu_model_requests_no_gpu(chat, env, admin, bao, s3):
-    check = _model_pb(env, "model", "tiny", check=True)
+    check = _model_pb(env, "model", "tiny", check=True, diff=True)
     assert check.rc == 0, check.output[-3000:]
-    assert check.task("Kubernetes and OpenBao")["changed"] is True
+    planned = check.task("Kubernetes and OpenBao")
+    assert planned["changed"] is True
+    assert (
+        "create InferenceService/tiny" in planned["actions"] and "create ApisixRoute/model-tiny" in planned["actions"]
+    )
+    assert (
+        planned["diff"]["after"]["InferenceService/tiny"]["spec"]["predictor"]["model"]["runtime"]
+        == "cloudforge-ollama"
+    )
+    assert planned["diff"]["after"]["api_keys"] == [f"tenants/{T}/models/tiny/default"]
     assert _get(admin, "inferenceservices", "tiny") is None
     assert _get(admin, "apisixroutes", "model-tiny", "apisix.apache.org", "v2") is None
     assert _keys(bao, "tiny") == [] and _objects(s3, f"{T}/tiny/") == []
@@ -453,6 +464,9 @@ def test_removal_revokes_access_and_keeps_artifacts_unless_purged(chat, env, adm
     assert refused.rc != 0 and "confirm=true" in refused.failure()
     assert _get(admin, "apisixroutes", "model-chat", "apisix.apache.org", "v2") is not None
 
+    # What External Secrets Operator would have synced from OpenBao for the consumer (no ESO runs here).
+    synced = {"metadata": {"name": "chat-app-key"}, "stringData": {"key": "Bearer synced"}}
+    client.CoreV1Api(admin).create_namespaced_secret(NS, synced)
     removed = _model_pb(env, "model_remove", "chat", extra={"confirm": True})
     assert removed.rc == 0, removed.output[-3000:]
     assert _get(admin, "apisixroutes", "model-chat", "apisix.apache.org", "v2") is None
@@ -464,6 +478,7 @@ def test_removal_revokes_access_and_keeps_artifacts_unless_purged(chat, env, adm
     ):
         assert _list(admin, group, version, plural, "chat") == {}, plural
     assert _keys(bao, "chat") == []
+    assert "chat-app-key" not in {x.metadata.name for x in client.CoreV1Api(admin).list_namespaced_secret(NS).items}
     assert f"{T}/chat/1/cloudforge-manifest.json" in _objects(s3, f"{T}/chat/")
     # The other model of the tenant is untouched.
     assert _get(admin, "apisixroutes", "model-tiny", "apisix.apache.org", "v2") is not None
