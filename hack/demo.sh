@@ -28,8 +28,25 @@ ansible-playbook -i "$state/inventory.yml" playbooks/tenant.yml -e cloudforge_te
   | tee "$state/demo-rerun.log" | tail -n 4
 grep -Eq 'changed=0 .*failed=0' "$state/demo-rerun.log"
 
-step "model: ansible-playbook playbooks/model.yml"
-echo "not part of the demo yet: model deployment is issue #5 (playbooks/model.yml says so when run)."
+step "model: ansible-playbook playbooks/model.yml -e tenant=acme -e model=llama-3-8b-instruct"
+echo "Stand-ins for the platform layer's ClusterServingRuntimes (tests/testbed/model_standin.py):"
+python -m testbed.model_standin "$state"
+weights=$(mktemp -d)
+trap 'rm -rf "$weights"' EXIT
+printf '{"architectures": ["LlamaForCausalLM"], "note": "demo stand-in, not real weights"}' >"$weights/config.json"
+head -c 1048576 /dev/urandom >"$weights/model.safetensors"
+echo "Upload stand-in weights to s3://models/acme/llama-3-8b-instruct/2024-05/ with cloudforge.platform.model_artifact:"
+ansible -i "$state/inventory.yml" platform_controller -m cloudforge.platform.model_artifact -a "$(printf '%s' \
+  '{"endpoint_url": "{{ cloudforge_s3_endpoint }}", "access_key": "{{ cloudforge_s3_access_key }}",' \
+  ' "secret_key": "{{ cloudforge_s3_secret_key }}", "tenant": "acme", "model": "llama-3-8b-instruct",' \
+  ' "version": "2024-05", "source": "'"$weights"'"}')" >"$state/demo-model-upload.log"
+grep -E '^    (uri|files):' "$state/demo-model-upload.log"
+ansible-playbook -i "$state/inventory.yml" playbooks/model.yml -e cloudforge_tenants_dir="$tenants" \
+  -e tenant=acme -e model=llama-3-8b-instruct | tail -n 20
+echo "second run: nothing changes"
+ansible-playbook -i "$state/inventory.yml" playbooks/model.yml -e cloudforge_tenants_dir="$tenants" \
+  -e tenant=acme -e model=llama-3-8b-instruct | tee "$state/demo-model-rerun.log" | tail -n 3
+grep -Eq 'changed=0 .*failed=0' "$state/demo-model-rerun.log"
 
 step "what the tenants got, read back from the real servers"
 python hack/demo_summary.py "$state" "$tenants"

@@ -43,6 +43,16 @@ def main(state_dir: str, tenants_dir: str) -> None:
             print(
                 f"    service accounts: {[s.metadata.name for s in core.list_namespaced_service_account(nsname).items]}"
             )
+            crs = client.CustomObjectsApi(api)
+            for isvc in crs.list_namespaced_custom_object("serving.kserve.io", "v1beta1", nsname, "inferenceservices")[
+                "items"
+            ]:
+                model = isvc["spec"]["predictor"]["model"]
+                print(f"    model {isvc['metadata']['name']}: {model['runtime']}, {model['resources']['limits']}")
+            for route in crs.list_namespaced_custom_object("apisix.apache.org", "v2", nsname, "apisixroutes")["items"]:
+                print(
+                    f"    route {route['metadata']['name']}: {[r['match']['paths'][0] for r in route['spec']['http']]}"
+                )
         print(f"  OpenBao mounts: {[m for m in mounts if name in m]}")
         print(f"  OpenBao policies: {[p for p in policies if name in p]}")
         print(f"  MinIO buckets: {[b for b in buckets if name in b]}")

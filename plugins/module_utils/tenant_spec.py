@@ -13,7 +13,7 @@ import difflib
 import ipaddress
 import re
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import k8s_quantity
+from ansible_collections.cloudforge.platform.plugins.module_utils import k8s_quantity, model_spec
 
 SCHEMA_VERSION = 1
 NAME_MAX = 30
@@ -105,6 +105,7 @@ TOP_KEYS = (
     "buckets",
     "streams",
     "gateway",
+    "models",
 )
 QUOTA_KEYS = tuple(DEFAULTS["quotas"])
 QUANTITY_QUOTAS = {"cpu": "4 or 500m", "memory": "16Gi", "storage": "100Gi", "object_storage": "50Gi"}
@@ -644,6 +645,8 @@ def normalize_tenant(raw, source=None, cluster_cidrs=None, platform_services=Non
         "streams": _streams(check, raw.get("streams")),
         "gateway": _gateway(check, raw.get("gateway")),
     }
+    # Models served for the tenant (docs/models.md), checked against the quotas and gateway limits above.
+    spec["models"] = model_spec.validate_models(check, raw.get("models"), name, quotas, spec["gateway"])
     if name and name in spec["network"]["allow_from_tenants"]:
         check.error(
             "network.allow_from_tenants",

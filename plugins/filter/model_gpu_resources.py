@@ -1,0 +1,37 @@
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+# Documentation: plugins/filter/model_gpu_resources.yml (sidecar)
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.cloudforge.platform.plugins.module_utils import model_spec, tenant_spec
+
+
+def model_gpu_resources(gpu):
+    """Resource requests, node selector and tolerations for a model's resources.gpu."""
+    if isinstance(gpu, int) and not isinstance(gpu, bool):
+        gpu = {"count": gpu}
+    if gpu is not None and not isinstance(gpu, dict):
+        raise AnsibleFilterError(
+            "model_gpu_resources: expects resources.gpu ({count, product, mig_profile}) or a count"
+        )
+    gpu = gpu or {}
+    if gpu.get("product") and gpu["product"] not in tenant_spec.GPU_PRODUCTS:
+        raise AnsibleFilterError(
+            "model_gpu_resources: unknown GPU product {!r} (known: {})".format(
+                gpu["product"], ", ".join(tenant_spec.GPU_PRODUCTS)
+            )
+        )
+    mig = gpu.get("mig_profile")
+    if mig:
+        known = tenant_spec.GPU_PRODUCTS[gpu["product"]]["mig"] if gpu.get("product") else tenant_spec.MIG_PROFILES
+        if mig not in known:
+            raise AnsibleFilterError(
+                f"model_gpu_resources: {mig!r} is not a MIG profile of {gpu.get('product') or 'any known GPU'}"
+            )
+    return model_spec.gpu_placement(gpu)
+
+
+class FilterModule:
+    def filters(self):
+        return {"model_gpu_resources": model_gpu_resources}

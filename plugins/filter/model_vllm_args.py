@@ -1,0 +1,19 @@
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+# Documentation: plugins/filter/model_vllm_args.yml (sidecar)
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.cloudforge.platform.plugins.module_utils import model_spec
+
+
+def model_vllm_args(model):
+    """vLLM server arguments for a (normalised) model spec."""
+    if not isinstance(model, dict) or not model.get("name"):
+        raise AnsibleFilterError("model_vllm_args: expects a model spec with at least a name")
+    return model_spec.vllm_args(model)
+
+
+class FilterModule:
+    def filters(self):
+        return {"model_vllm_args": model_vllm_args}
