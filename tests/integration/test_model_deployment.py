@@ -461,13 +461,13 @@ def test_model_artifact_upload_rerun_and_a_flipped_byte(env, chat, kube, minio, 
 
 def test_removal_revokes_access_and_keeps_artifacts_unless_purged(chat, env, admin, bao, s3):
     refused = _model_pb(env, "model_remove", "chat")
-    assert refused.rc != 0 and "confirm=true" in refused.failure()
+    assert refused.rc != 0 and "confirm_removal" in refused.failure()
     assert _get(admin, "apisixroutes", "model-chat", "apisix.apache.org", "v2") is not None
 
     # What External Secrets Operator would have synced from OpenBao for the consumer (no ESO runs here).
     synced = {"metadata": {"name": "chat-app-key"}, "stringData": {"key": "Bearer synced"}}
     client.CoreV1Api(admin).create_namespaced_secret(NS, synced)
-    removed = _model_pb(env, "model_remove", "chat", extra={"confirm": True})
+    removed = _model_pb(env, "model_remove", "chat", extra={"confirm_removal": True})
     assert removed.rc == 0, removed.output[-3000:]
     assert _get(admin, "apisixroutes", "model-chat", "apisix.apache.org", "v2") is None
     assert _get(admin, "inferenceservices", "chat") is None
@@ -484,7 +484,7 @@ def test_removal_revokes_access_and_keeps_artifacts_unless_purged(chat, env, adm
     assert _get(admin, "apisixroutes", "model-tiny", "apisix.apache.org", "v2") is not None
 
     # Removing again changes nothing on Kubernetes or OpenBao; purge=true then deletes the artifacts.
-    purged = _model_pb(env, "model_remove", "chat", extra={"confirm": True, "purge": True})
+    purged = _model_pb(env, "model_remove", "chat", extra={"confirm_removal": True, "purge": True})
     assert purged.rc == 0, purged.output[-3000:]
     assert purged.task("Kubernetes and OpenBao")["changed"] is False
     assert purged.task("Object storage")["changed"] is True
