@@ -66,7 +66,9 @@ class HostVMError(RuntimeError):
 
 def cache_root() -> Path:
     base = os.environ.get("CLOUDFORGE_TESTBED_CACHE")
-    root = Path(base) if base else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cloudforge-testbed"
+    root = (
+        Path(base) if base else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cloudforge-testbed"
+    )
     path = root / "hostvm"
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -243,7 +245,9 @@ def up(name: str, log=print) -> dict:
         "virtio-net-pci,netdev=net0",
     ]
     with open(state / "console.log", "wb") as out:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     info = {"name": name, "pid": proc.pid, "port": port, "key": str(ssh_key()), "overlay": str(overlay)}
     (state / "info.json").write_text(json.dumps(info))
     started = time.monotonic()

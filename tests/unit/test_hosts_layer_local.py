@@ -33,7 +33,13 @@ def _run(tmp_path, plays, *extra, inventory=None, versions=None, env_extra=None)
     inventory_file.write_text(
         yaml.safe_dump(
             inventory
-            or {"all": {"hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}
+            or {
+                "all": {
+                    "hosts": {
+                        "localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+                    }
+                }
+            }
         ),
         encoding="utf-8",
     )
@@ -232,7 +238,7 @@ def test_a_download_whose_sha256_does_not_match_is_refused_and_not_installed(tmp
     served = tmp_path / "served" / "v1.36.3%2Bk3s1"
     served.mkdir(parents=True)
     (served / "k3s").write_bytes(b"#!/bin/sh\necho not the pinned k3s\n")
-    bundle, versions, good = _bundle(tmp_path)
+    _bundle_dir, versions, good = _bundle(tmp_path)
 
     def handler(*args, **kwargs):
         return _Quiet(*args, directory=str(tmp_path / "served"), **kwargs)
@@ -240,9 +246,26 @@ def test_a_download_whose_sha256_does_not_match_is_refused_and_not_installed(tmp
     # versions.yml only accepts https:// sources: serve over TLS with a throwaway CA on loopback.
     cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
