@@ -5,6 +5,9 @@ Sequence (molecule/default): create (boot the VM) -> prepare (active swap) -> co
 -> idempotence (molecule fails on any change) -> check mode on the converged host, which must
 report changed=0 -> testinfra verify -> reset.yml (confirmed) leaves no k3s unit or file ->
 destroy. Where the run stops and why: docs/testing.md, "Hosts layer (issue #8)".
+
+Run by `make molecule`, not by `make test`: on 2 shared cores under software emulation the
+sequence takes far longer than the CI budget allows (figures in docs/testing.md).
 """
 
 import os
@@ -52,7 +55,10 @@ def _molecule(step, timings, *extra):
 def _recaps(output):
     # molecule indents and boxes the recap; the numbers are what matter
     flat = re.sub(r"\n\s*[│|]?\s*(?=skipped=)", " ", output.replace("│", " "))
-    return [(host, int(changed), int(unreachable), int(failed)) for host, changed, unreachable, failed in RECAP_RE.findall(flat)]
+    return [
+        (host, int(changed), int(unreachable), int(failed))
+        for host, changed, unreachable, failed in RECAP_RE.findall(flat)
+    ]
 
 
 def test_hosts_layer_on_a_real_vm_converges_idempotent_check_clean_verified_and_resets():
