@@ -68,12 +68,12 @@ def test_hosts_layer_on_a_real_vm_converges_idempotent_check_clean_verified_and_
         _molecule("prepare", timings)
         converge = _molecule("converge", timings)
         assert "Refuse to turn the machine Ansible runs on" in converge
-        assert any(changed > 0 for _, changed, _, _ in _recaps(converge)), "the first converge changed nothing?"
+        assert any(recap[1] > 0 for recap in _recaps(converge)), "the first converge changed nothing?"
         _molecule("idempotence", timings)  # molecule fails this step on any changed task
         check = _molecule("check", timings)
         recaps = _recaps(check)
         assert recaps, check[-3000:]
-        assert all(changed == 0 and failed == 0 for _, changed, _, failed in recaps), recaps
+        assert all(recap[1] == 0 and recap[3] == 0 for recap in recaps), recaps
         _molecule("verify", timings)
         reset = _molecule("side_effect", timings)
         assert "reset left no k3s unit, mount or CNI interface" in reset

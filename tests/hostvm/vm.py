@@ -283,7 +283,7 @@ def down(name: str) -> None:
         info = json.loads(info_file.read_text())
         if _alive(info["pid"]):
             os.killpg(info["pid"], signal.SIGTERM)
-            for _ in range(50):
+            for _attempt in range(50):
                 if not _alive(info["pid"]):
                     break
                 time.sleep(0.1)
