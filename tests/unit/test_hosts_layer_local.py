@@ -9,6 +9,7 @@ refusals of reset.yml and upgrade.yml. Kernel-touching tasks never run here (mol
 import hashlib
 import http.server
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -375,3 +376,47 @@ def test_upgrade_requires_the_new_versions_file(tmp_path):
     result, output = _playbook_run(tmp_path, "upgrade")
     assert result.returncode != 0
     assert "cloudforge_versions_file" in output
+
+
+def test_hosts_layer_orders_a_3_server_1_agent_cluster_first_server_then_one_at_a_time_then_agents(tmp_path):
+    """What ansible-playbook itself resolves for the example-shaped inventory (no host is contacted)."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "k3s_cluster": {
+                    "children": {
+                        "server": {"hosts": {"s1": None, "s2": None, "s3": None}},
+                        "agent": {"hosts": {"a1": None, "s3": None}},
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    result = subprocess.run(
+        [PLAYBOOK_BIN, "-i", str(inventory), "playbooks/hosts_layer.yml", "--list-hosts"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    by_name = {
+        name.split(" - ", 1)[1]: sorted(hosts.split())
+        for name, hosts in re.findall(
+            r"play #\d+ \([^)]*\): (.+?)\s+TAGS.*?hosts \(\d+\):\n((?: {6}\S+\n?)+)", result.stdout, re.S
+        )
+    }
+    assert by_name["node prerequisites and GPU detection"] == ["a1", "s1", "s2", "s3"]
+    assert by_name["first server initialises the cluster, kubeconfig export, Cilium"] == ["s1"]
+    assert by_name["the other servers join one at a time (Ready and etcd voter before the next)"] == ["s2", "s3"]
+    assert by_name["agents join in parallel"] == ["a1"]  # s3 is a server: it never runs `k3s agent`
+    layer = yaml.safe_load((ROOT / "playbooks" / "hosts_layer.yml").read_text(encoding="utf-8"))
+    joiners = next(play for play in layer if play["hosts"] == "server[1:]")
+    assert joiners["serial"] == 1
+    assert "serial" not in next(play for play in layer if play["hosts"] == "agent:!server")
