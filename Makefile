@@ -10,7 +10,7 @@ INVENTORY ?= inventories/local/hosts.yml
 PYTEST ?= $(VENV)/bin/pytest
 
 .PHONY: help setup site test lint sanity unit integration build-check docs \
-        testbed-build testbed-up testbed-down testbed-status demo clean
+        testbed-build testbed-up testbed-down testbed-status demo clean molecule
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ build-check: setup ## Build the collection tarball, install it in an empty path,
 
 docs: setup ## Regenerate docs/variables.md from the roles' argument specs
 	python hack/gen_variables_doc.py
+
+molecule: setup ## Hosts layer on a real qemu VM: molecule create/converge/idempotence/check/verify/reset (~see docs/testing.md)
+	$(PYTEST) -s tests/hosts_vm
 
 integration: testbed-up ## Integration tests against the real-server testbed
 	$(PYTEST) tests/integration

@@ -119,7 +119,7 @@ def test_airgap_mode_names_missing_and_corrupt_artifacts(tmp_path):
     assert "missing: images/cilium.tar" in output
 
 
-def test_a_complete_bundle_passes_preflight_and_stops_at_the_unwritten_hosts_layer(tmp_path):
+def test_a_complete_bundle_passes_preflight_and_the_hosts_layer_refuses_to_reconfigure_this_machine(tmp_path):
     bundle = tmp_path / "bundle"
     files = {
         "k3s/amd64/k3s": b"k3s binary",
@@ -137,4 +137,8 @@ def test_a_complete_bundle_passes_preflight_and_stops_at_the_unwritten_hosts_lay
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "is not usable" not in output  # the bundle check passed ...
-    assert "not yet implemented (issue #8)" in output  # ... and the run stopped, honestly, at the hosts layer
+    # ... and the hosts layer stopped before touching the controller's own kernel, swap and firewall
+    assert "localhost is the machine Ansible runs on (ansible_connection=local)" in output
+    assert "cloudforge_hosts_allow_local=true" in output
+    assert "Nothing has been changed on any host" in output
+    assert "changed=0" in output
