@@ -132,7 +132,10 @@ def status(bao):
     return {k: health.get(k) for k in ("initialized", "sealed", "standby", "version")}
 
 
-def bootstrap(bao, store, shares=5, threshold=3, admin_policy_name="cloudforge-admin", admin_token_period="768h",
+ADMIN_PERIOD = "768h"
+
+
+def bootstrap(bao, store, shares=5, threshold=3, admin_policy_name="cloudforge-admin", admin_token_period=ADMIN_PERIOD,
               kv_mounts=("platform", "tenants"), revoke_root=True, check_mode=False, timeout=60):  # fmt: skip
     """Bring ``bao`` to initialised + unsealed with an admin token in ``store``; returns the result (no secrets)."""
     if threshold > shares:
