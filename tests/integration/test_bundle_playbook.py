@@ -6,7 +6,6 @@ Needs no test bed: the playbook runs on localhost.
 
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
 import yaml
