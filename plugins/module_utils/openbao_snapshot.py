@@ -45,7 +45,7 @@ def save(bao, path, check_mode=False):
         raise SnapshotError(f"snapshot directory {directory} does not exist; create it first")
     if check_mode:
         return True, None
-    resp = bao._call("read", "sys/storage/raft/snapshot", lambda: bao.client.sys.take_raft_snapshot())
+    resp = bao._call("read", "sys/storage/raft/snapshot", bao.client.sys.take_raft_snapshot)
     if resp is None or getattr(resp, "status_code", 200) >= 300:
         raise SnapshotError(f"OpenBao refused the snapshot: {getattr(resp, 'text', resp)}")
     fd, tmp = tempfile.mkstemp(prefix=".snapshot-", dir=directory)

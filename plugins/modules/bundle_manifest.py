@@ -23,6 +23,7 @@ attributes:
     description: Reads and hashes the artifacts; writes nothing.
   diff_mode:
     support: none
+    description: Nothing to diff; RV(written) names the files.
 options:
   bundle_dir:
     description: The bundle directory on the host the module runs on (the controller).

@@ -27,6 +27,7 @@ attributes:
     description: Reads the server's health and reports the steps it would take; initialises, unseals and writes nothing.
   diff_mode:
     support: none
+    description: No diff; RV(actions) lists the steps, never secrets.
 options:
   secret_store:
     description:
@@ -114,9 +115,9 @@ from ansible_collections.cloudforge.platform.plugins.module_utils.common_args im
 def main():
     argument_spec = auth_argument_spec("openbao_auth")
     argument_spec.update(
-        secret_store=dict(type="dict", required=True),
-        secret_shares=dict(type="int", default=5),
-        secret_threshold=dict(type="int", default=3),
+        secret_store=dict(type="dict", required=True, no_log=False),
+        secret_shares=dict(type="int", default=5, no_log=False),
+        secret_threshold=dict(type="int", default=3, no_log=False),
         admin_policy_name=dict(type="str", default="cloudforge-admin"),
         admin_token_period=dict(type="str", default="768h"),
         kv_mounts=dict(type="list", elements="str", default=["platform", "tenants"]),

