@@ -52,6 +52,12 @@ def test_backup_then_restore_reads_the_sentinel_back(tmp_path, kube, openbao_pro
         "cloudforge_backup_cnpg_clusters": [{"namespace": namespace, "name": "platform-pg"}],
     }
     inv = inventory_path(kube)
+    check = run_playbook(PLAYBOOKS / "backup.yml", inv, backup_vars, check=True)
+    assert check.rc == 0, check.output
+    assert check.task("OpenBao raft snapshot")["changed"] is True
+    assert not (tmp_path / "backups" / f"t-{RUN}" / "openbao.snap").exists()
+    assert not list(s3.list_objects(bucket, recursive=True))
+
     first = run_playbook(PLAYBOOKS / "backup.yml", inv, backup_vars)
     assert first.rc == 0, first.output
     snapshot = tmp_path / "backups" / f"t-{RUN}" / "openbao.snap"
