@@ -152,6 +152,9 @@ def main():
     for name, spec in params["auth_methods"].items():
         if not isinstance(spec, dict) or not spec.get("type"):
             module.fail_json(msg=f"auth_methods.{name}: give the method's type, e.g. {{type: kubernetes}}")
+        for key in openbao_config.WRITE_ONLY:  # secrets inside the config: masked wherever they would show
+            if (spec.get("config") or {}).get(key):
+                module.no_log_values.add(spec["config"][key])
     desired = {key: params[key] for key in ("audit_devices", "auth_methods", "kv_mounts", "policies", "roles")}
     bao = openbao_client.OpenBao.from_params(params)
     try:

@@ -173,7 +173,11 @@ def test_fresh_server_bootstrapped_secrets_only_in_store_root_revoked(tmp_path, 
     assert len(material["unseal_keys"]) == 3 and material["root_token_revoked"] is True
     assert material["root_token"] is None and material["admin_token"]
     # The recovery material and the tokens never reach the output (verbose, diff).
-    for secret in material["unseal_keys"] + [material["admin_token"]]:
+    for secret in [
+        *material["unseal_keys"],
+        material["admin_token"],
+        kube_auth["openbao_config_kubernetes_reviewer_jwt"],
+    ]:
         assert secret not in first.output
 
     bao = fresh_server.client(material["admin_token"])
