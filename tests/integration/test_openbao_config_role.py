@@ -50,9 +50,11 @@ def kube_auth(kube):
 
 
 @pytest.fixture(scope="module")
-def prod_vars(openbao_prod, kube_auth, tmp_path_factory):
+def prod_vars(openbao_prod, kube_auth, keycloak, tmp_path_factory):
     return {
         "openbao_config_addr": openbao_prod["addr"],
+        # OpenBao fetches the issuer's discovery document when this is written: a real Keycloak realm.
+        "openbao_config_oidc_discovery_url": f"{keycloak['url']}/realms/master",
         "openbao_config_token": openbao_prod["root_token"],
         "openbao_config_ca_cert": openbao_prod["ca_cert"],
         "openbao_config_audit_devices": _audit(openbao_prod["data_dir"]),
@@ -87,6 +89,7 @@ def test_prod_server_configured_idempotent_check_mode_and_real_login(tmp_path, k
     assert root.sys.list_mounted_secrets_engines()["data"]["platform/"]["options"]["version"] == "2"
     auths = root.sys.list_auth_methods()["data"]
     assert auths["kubernetes/"]["type"] == "kubernetes" and auths["oidc/"]["type"] == "jwt"
+    assert root.read("auth/oidc/config")["data"]["oidc_discovery_url"] == prod_vars["openbao_config_oidc_discovery_url"]
     assert "platform-eso" in root.sys.list_acl_policies()["data"]["keys"]
 
     again = run_playbook(_playbook(tmp_path, prod_vars), inv)
