@@ -17,6 +17,8 @@ OpenBao match ``desired``:
 Everything is checked before anything is written: a mount of the wrong type is refused with the path and the fix.
 """
 
+import json
+
 from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_policy, openbao_tenant
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_plan import Plan
 
@@ -37,6 +39,21 @@ def audit_stanza(devices):
             body["description"] = device["description"]
         out.append({device["type"]: {device["path"].strip("/"): body}})
     return out
+
+
+def audit_hcl(devices):
+    """The same declaration as HCL, to append to the server configuration (the openbao chart's raft config)."""
+    lines = []
+    for device in devices:
+        lines.append(f"audit {json.dumps(device['type'])} {json.dumps(device['path'].strip('/'))} {{")
+        if device.get("description"):
+            lines.append(f"  description = {json.dumps(device['description'])}")
+        lines.append("  options = {")
+        for key, value in sorted((device.get("options") or {}).items()):
+            lines.append(f"    {key} = {json.dumps(str(value))}")
+        lines.append("  }")
+        lines.append("}")
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def _norm_value(value):

@@ -41,3 +41,16 @@ def test_admin_policy_can_configure_but_has_no_root_only_paths():
     paths = policy["path"]
     assert "sudo" in paths["sys/auth/*"]["capabilities"] and "platform/*" in paths
     assert not any(p.startswith(("sys/generate-root", "sys/rekey", "sys/seal", "*")) for p in paths)
+
+
+def test_audit_hcl_is_what_the_server_config_takes():
+    # Checked by hand against `bao server` 2.7.2: these blocks give `bao audit list` file/ and stdout/.
+    devices = [
+        {"path": "file", "type": "file", "description": "disk", "options": {"file_path": "/openbao/audit/audit.log"}},
+        {"path": "stdout", "type": "file", "options": {"file_path": "stdout"}},
+    ]
+    assert openbao_config.audit_hcl(devices) == (
+        'audit "file" "file" {\n  description = "disk"\n  options = {\n    file_path = "/openbao/audit/audit.log"\n'
+        '  }\n}\naudit "file" "stdout" {\n  options = {\n    file_path = "stdout"\n  }\n}\n'
+    )
+    assert openbao_config.audit_hcl([]) == ""
