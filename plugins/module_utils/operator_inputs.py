@@ -319,7 +319,9 @@ def _question_findings(name, option, question, stricter):
         if kind == "bool":
             spec_default = _bool_text(spec_default)
         elif kind == "list":
-            spec_default = ",".join(str(item) for item in spec_default)
+            # AWX separates a multiselect's default choices by newlines, a text answer's items by commas.
+            separator = "\n" if question.get("type") == "multiselect" else ","
+            spec_default = separator.join(str(item) for item in spec_default)
         if str(default) != str(spec_default):
             findings.append(f"{name}: default {default!r} in the survey, {spec_default!r} in the argument spec")
     return findings

@@ -3,17 +3,23 @@
 The tenancy modules build on a platform that already has: OpenBao's Kubernetes auth method
 (TokenReview against the apiserver through a reviewer ServiceAccount) and its JWT/OIDC auth
 method trusting the Keycloak realm, and the `cloudforge` realm itself. Until the platform
-roles exist, this stand-in sets exactly that up, idempotently.
+roles exist, this stand-in sets exactly that up, idempotently. Its OpenBao part is the platform's own
+code: the desired state goes through plugins/module_utils/openbao_config.py, as the openbao_config role does.
 """
 
 import json
 import sys
 from pathlib import Path
 
-import hvac
 import requests
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
+
+try:
+    from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, openbao_config
+except ImportError:  # run as `PYTHONPATH=tests python -m testbed.platform_standin`: use the linked collection
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".build" / "collections"))
+    from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, openbao_config
 
 REALM = "cloudforge"
 NAMESPACE = "cf-security"
@@ -26,6 +32,11 @@ def _ignore_conflict(create) -> None:
     except ApiException as exc:
         if exc.status != 409:
             raise
+
+
+def reviewer_token(kube: dict) -> str:
+    """A token of a ServiceAccount allowed to create TokenReviews (OpenBao runs outside the test bed's cluster)."""
+    return _kubernetes(kube)
 
 
 def _kubernetes(kube: dict) -> str:
@@ -78,21 +89,21 @@ def prepare(state: dict) -> None:
     kube, bao_info = comps["kube"], comps["openbao_dev"]
     reviewer = _kubernetes(kube)
     issuer = _keycloak_realm(comps["keycloak"])
-    bao = hvac.Client(url=bao_info["addr"], token=bao_info["root_token"], verify=bao_info["ca_cert"])
-    methods = bao.sys.list_auth_methods()["data"]
-    if "kubernetes/" not in methods:
-        bao.sys.enable_auth_method("kubernetes", path="kubernetes")
-    if "oidc/" not in methods:
-        bao.sys.enable_auth_method("jwt", path="oidc")
-    bao.write_data(
-        "auth/kubernetes/config",
-        data={
-            "kubernetes_host": kube["server"],
-            "kubernetes_ca_cert": Path(kube["ca_cert"]).read_text(),
-            "token_reviewer_jwt": reviewer,
-        },
-    )
-    bao.write_data("auth/oidc/config", data={"oidc_discovery_url": issuer})
+    bao = openbao_client.OpenBao(bao_info["addr"], token=bao_info["root_token"], ca_cert=bao_info["ca_cert"])
+    desired = {
+        "auth_methods": {
+            "kubernetes": {
+                "type": "kubernetes",
+                "config": {
+                    "kubernetes_host": kube["server"],
+                    "kubernetes_ca_cert": Path(kube["ca_cert"]).read_text(),
+                    "token_reviewer_jwt": reviewer,
+                },
+            },
+            "oidc": {"type": "jwt", "config": {"oidc_discovery_url": issuer}},
+        }
+    }
+    openbao_config.plan(bao, desired).apply(check_mode=False)
 
 
 if __name__ == "__main__":

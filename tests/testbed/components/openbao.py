@@ -51,6 +51,18 @@ def health(addr: str, ca_cert: str) -> int:
     return requests.get(f"{addr}/v1/sys/health", verify=ca_cert, timeout=3).status_code
 
 
+def audit_devices(directory: Path) -> list:
+    """The declarative audit stanza (JSON form) of the production-like servers: two file devices."""
+    return [
+        {
+            "file": {
+                "file": {"description": "audit log on disk", "options": {"file_path": str(directory / "audit.log")}}
+            }
+        },
+        {"file": {"stdout": {"description": "audit log to the server log", "options": {"file_path": "stdout"}}}},
+    ]
+
+
 def _next_port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
@@ -63,7 +75,7 @@ def _next_port_free(port: int) -> bool:
 class ProdServer:
     """A production-like OpenBao server (raft + TLS) living in `directory`; start, stop, restart, unseal."""
 
-    def __init__(self, directory: Path, tls: Pair, ca_cert: Path, log: Path | None = None):
+    def __init__(self, directory: Path, tls: Pair, ca_cert: Path, log: Path | None = None, audit: bool = True):
         self.dir = directory
         self.tls = tls
         self.ca_cert = str(ca_cert)
@@ -72,6 +84,9 @@ class ProdServer:
         self.addr = f"https://127.0.0.1:{self.port}"
         self.config = directory / "config.json"
         self.pid: int | None = None
+        # Production posture: OpenBao 2.x refuses audit devices over the API, so they are declared in the
+        # server config (as the platform's Helm values do): a file device and a second one to stdout (the log).
+        self.audit = audit_devices(directory) if audit else None
 
     def client(self, token: str | None = None) -> hvac.Client:
         return hvac.Client(url=self.addr, token=token, verify=self.ca_cert)
@@ -96,6 +111,8 @@ class ProdServer:
             "disable_mlock": True,
             "ui": False,
         }
+        if self.audit:
+            config["audit"] = self.audit
         self.config.write_text(json.dumps(config, indent=2))
 
     def start(self, spawn: Callable[[list], int] | None = None, timeout: float = 60) -> int:

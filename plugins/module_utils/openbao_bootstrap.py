@@ -1,0 +1,238 @@
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+"""Bootstrap a fresh OpenBao: initialise, hand the recovery material to a secret store, unseal, replace the root token.
+
+The flow (``bootstrap()``), each step only when needed, so a second run changes nothing:
+
+1. ``sys/init`` when the server is not initialised: the unseal keys and the initial root token go straight into
+   the operator's secret store (``STORES``; a 0600 file on the controller today) and are never returned;
+2. unseal with the keys from the store when the server is sealed;
+3. with the root token: write the admin policy, create an orphan periodic admin token (kept in the store too),
+   then revoke the root token, so no root token exists once the bootstrap is over.
+
+A store is anything with ``exists()``, ``load()`` and ``save(material)``; add another (a Kubernetes Secret, an HSM,
+a password manager) to ``STORES`` and the ``secret_store.type`` option accepts it.
+"""
+
+import json
+import os
+import tempfile
+import time
+
+from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, openbao_policy
+
+MATERIAL_FORMAT = 1
+
+
+class BootstrapError(Exception):
+    """The bootstrap cannot go on; the message names the cause and the fix."""
+
+
+class FileStore:
+    """Recovery material as a JSON file on the controller, mode 0600, written atomically, never overwritten."""
+
+    kind = "file"
+
+    def __init__(self, options):
+        self.path = options.get("path")
+        if not self.path:
+            raise BootstrapError("secret_store.path: required for a store of type file (a path on the controller)")
+        self.path = os.path.abspath(os.path.expanduser(self.path))
+
+    @property
+    def location(self):
+        return f"file:{self.path}"
+
+    def exists(self):
+        return os.path.exists(self.path)
+
+    def check_writable(self, check_mode=False):
+        directory = os.path.dirname(self.path)
+        if check_mode and not os.path.exists(directory):
+            return  # the role creates it before the real run
+        if not os.path.isdir(directory):
+            raise BootstrapError(f"secret_store.path: directory {directory} does not exist; create it (mode 0700)")
+        if not os.access(directory, os.W_OK):
+            raise BootstrapError(f"secret_store.path: directory {directory} is not writable by this user")
+
+    def load(self):
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                material = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise BootstrapError(f"secret store {self.location}: cannot read it ({type(exc).__name__})") from exc
+        if not isinstance(material, dict) or "unseal_keys" not in material:
+            raise BootstrapError(f"secret store {self.location}: not an OpenBao recovery file (no unseal_keys)")
+        return material
+
+    def save(self, material):
+        directory = os.path.dirname(self.path)
+        fd, tmp = tempfile.mkstemp(prefix=".openbao-", dir=directory)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(material, handle, indent=2, sort_keys=True)
+                handle.write("\n")
+            os.replace(tmp, self.path)
+        except Exception:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+STORES = {"file": FileStore}
+
+
+def make_store(spec):
+    spec = dict(spec or {})
+    kind = spec.pop("type", "file")
+    if kind not in STORES:
+        raise BootstrapError(f"secret_store.type: {kind!r} is not a known store (known: {', '.join(sorted(STORES))})")
+    return STORES[kind](spec)
+
+
+def admin_policy(kv_mounts=("platform", "tenants")):
+    """What the bootstrap admin token may do: configure OpenBao, never read audit logs' salts or re-init it."""
+    paths = {
+        "sys/mounts": ["read", "list"],
+        "sys/mounts/*": ["create", "read", "update", "delete", "list", "sudo"],
+        "sys/auth": ["read", "list"],
+        "sys/auth/*": ["create", "read", "update", "delete", "list", "sudo"],
+        "sys/audit": ["read", "list", "sudo"],
+        "sys/policies/acl": ["read", "list"],
+        "sys/policies/acl/*": ["create", "read", "update", "delete", "list"],
+        "sys/storage/raft/snapshot": ["read", "sudo"],
+        "sys/storage/raft/snapshot-force": ["update", "sudo"],
+        "sys/storage/raft/configuration": ["read"],
+        "auth/*": ["create", "read", "update", "delete", "list"],
+        "auth/token/create-orphan": ["update", "sudo"],
+        "sys/health": ["read"],
+    }
+    for mount in kv_mounts:
+        paths[f"{mount}/*"] = ["create", "read", "update", "delete", "list"]
+    return {"path": {path: {"capabilities": caps} for path, caps in paths.items()}}
+
+
+def _wait(bao, predicate, what, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        status = bao.client.sys.read_health_status(method="GET", standby_ok=True, sealed_code=200, uninit_code=200)
+        status = status if isinstance(status, dict) else status.json()
+        if predicate(status):
+            return status
+        if time.monotonic() > deadline:
+            raise BootstrapError(f"OpenBao at {bao.url} did not become {what} within {timeout}s (status {status})")
+        time.sleep(0.5)
+
+
+def status(bao):
+    """``{initialized, sealed, standby, version}`` from the unauthenticated health endpoint."""
+    health = bao.client.sys.read_health_status(method="GET", standby_ok=True, sealed_code=200, uninit_code=200)
+    health = health if isinstance(health, dict) else health.json()
+    return {k: health.get(k) for k in ("initialized", "sealed", "standby", "version")}
+
+
+ADMIN_PERIOD = "768h"
+
+
+def bootstrap(bao, store, shares=5, threshold=3, admin_policy_name="cloudforge-admin", admin_token_period=ADMIN_PERIOD,
+              kv_mounts=("platform", "tenants"), revoke_root=True, check_mode=False, timeout=60):  # fmt: skip
+    """Bring ``bao`` to initialised + unsealed with an admin token in ``store``; returns the result (no secrets)."""
+    if threshold > shares:
+        raise BootstrapError(f"secret_threshold ({threshold}) is larger than secret_shares ({shares}); lower it")
+    before = status(bao)
+    actions = []
+    result = {"store": store.location, "actions": actions, "before": before}
+    material = None
+    if not before["initialized"]:
+        if store.exists():
+            raise BootstrapError(
+                f"OpenBao at {bao.url} is not initialised but {store.location} already exists (recovery material of "
+                "another OpenBao?); move it away or point secret_store at a new location. Nothing has been changed."
+            )
+        store.check_writable(check_mode)
+        actions.append(f"initialise with {shares} key shares, threshold {threshold}")
+        actions.append(f"write the unseal keys and root token to {store.location}")
+        if check_mode:
+            actions += ["unseal", f"create policy {admin_policy_name} and an admin token", "revoke the root token"]
+            return _finish(result, bao, check_mode)
+        init = bao.client.sys.initialize(secret_shares=shares, secret_threshold=threshold)
+        material = {
+            "format": MATERIAL_FORMAT,
+            "openbao_addr": bao.url,
+            "unseal_keys": init["keys_base64"],
+            "unseal_threshold": threshold,
+            "root_token": init["root_token"],
+            "root_token_revoked": False,
+            "admin_token": None,
+            "admin_policy": admin_policy_name,
+        }
+        store.save(material)
+        before = dict(before, sealed=True)
+    if before["sealed"]:
+        material = material or _load(store, bao)
+        actions.append(f"unseal with {material['unseal_threshold']} keys from {store.location}")
+        if check_mode:
+            return _finish(result, bao, check_mode)
+        bao.client.sys.submit_unseal_keys(material["unseal_keys"][: material["unseal_threshold"]])
+        _wait(bao, lambda s: not s.get("sealed") and not s.get("standby"), "unsealed and active", timeout)
+    if material is None and store.exists():
+        material = store.load()
+    if material is not None and material.get("root_token") and not material.get("root_token_revoked"):
+        actions.append(f"create policy {admin_policy_name} and an admin token, keep it in {store.location}")
+        if revoke_root:
+            actions.append("revoke the root token")
+        if not check_mode:
+            _replace_root(bao, store, material, admin_policy_name, admin_token_period, kv_mounts, revoke_root, timeout)
+    return _finish(result, bao, check_mode)
+
+
+def _load(store, bao):
+    if not store.exists():
+        raise BootstrapError(
+            f"OpenBao at {bao.url} is sealed and {store.location} does not exist; unseal it by hand "
+            "(bao operator unseal) or point secret_store at the recovery material written at initialisation"
+        )
+    return store.load()
+
+
+def _replace_root(bao, store, material, policy_name, period, kv_mounts, revoke_root, timeout):
+    root = openbao_client.OpenBao(bao.url, token=material["root_token"], timeout=bao.timeout)
+    root.verify = bao.verify
+    deadline = time.monotonic() + timeout
+    while True:  # a fresh raft leader may refuse writes for a moment
+        try:
+            root.write(
+                f"sys/policies/acl/{policy_name}", {"policy": openbao_policy.render_hcl(admin_policy(kv_mounts))}
+            )
+            break
+        except openbao_client.OpenBaoError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    if not material.get("admin_token"):
+        created = root.client.auth.token.create_orphan(
+            policies=[policy_name], period=period, display_name="cloudforge-admin", no_default_policy=False
+        )
+        material = dict(material, admin_token=created["auth"]["client_token"])
+        store.save(material)
+    if revoke_root:
+        accessor = root.client.auth.token.lookup_self()["data"]["accessor"]
+        root.client.auth.token.revoke_self()
+        material = dict(material, root_token_accessor=accessor)
+        material = dict(material, root_token=None, root_token_revoked=True)
+        store.save(material)
+
+
+def _finish(result, bao, check_mode):
+    result["changed"] = bool(result["actions"])
+    result["after"] = result["before"] if check_mode or not result["changed"] else status(bao)
+    return result
+
+
+def admin_token(store):
+    """The admin token kept in the store (for the configuration step after a bootstrap), or None."""
+    if not store.exists():
+        return None
+    material = store.load()
+    return material.get("admin_token") or (None if material.get("root_token_revoked") else material.get("root_token"))
