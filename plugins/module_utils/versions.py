@@ -82,16 +82,30 @@ def validate(document, source="versions document"):
         raise VersionsError(f"{source}: top level must be a mapping, got {type(document).__name__}")
     if document.get("schema_version") != SCHEMA_VERSION:
         errors.append(f"schema_version must be {SCHEMA_VERSION}, got {document.get('schema_version')!r}")
-    unknown = sorted(set(document) - {"schema_version", "k3s", "charts", "images"})
+    unknown = sorted(set(document) - {"schema_version", "k3s", "charts", "images", "tools"})
     if unknown:
         errors.append("unknown top-level keys: {}".format(", ".join(unknown)))
     errors.extend(_validate_k3s(document.get("k3s")))
     charts = document.get("charts")
     errors.extend(_validate_charts(charts))
     errors.extend(_validate_images(document.get("images"), charts if isinstance(charts, dict) else {}))
+    errors.extend(_validate_tools(document.get("tools")))
     if errors:
         raise VersionsError([f"{source}: {error}" for error in errors])
     return document
+
+
+def _validate_tools(tools):
+    """Optional ``tools.<name>.version``: controller-side CLIs the collection drives (helm)."""
+    if tools is None:
+        return []
+    if not isinstance(tools, dict):
+        return ["tools must be a mapping of tool name -> {version: ...}"]
+    return [
+        f"tools.{name}.version must be a non-empty string"
+        for name, tool in tools.items()
+        if not isinstance(tool, dict) or not _is_text(tool.get("version"))
+    ]
 
 
 def _is_text(value):
