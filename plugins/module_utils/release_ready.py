@@ -46,8 +46,10 @@ def rollout_problem(obj):
         if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
             return f"{name}: progress deadline exceeded ({cond.get('message', '')})"
     updated, available = status.get("updatedReplicas", 0), status.get("availableReplicas", 0)
-    if updated < want or available < want or status.get("replicas", 0) > updated:
+    if updated < want or available < want:
         return f"{name}: {available}/{want} replicas available, {updated}/{want} updated"
+    if status.get("replicas", 0) > updated:
+        return f"{name}: {status['replicas'] - updated} old replica(s) still running, {updated}/{want} updated"
     return None
 
 
