@@ -85,7 +85,9 @@ def problems(kube, namespace, selector, min_workloads, conditions):
             if problem:
                 missing.append(problem)
     if len(found) < min_workloads:
-        missing.append(f"workloads labelled {selector} in namespace {namespace}: {len(found)} found, {min_workloads} expected")
+        missing.append(
+            f"workloads labelled {selector} in namespace {namespace}: {len(found)} found, {min_workloads} expected"
+        )
     for ref in conditions:
         problem = condition_problem(kube.get(resource_path(ref)), ref)
         if problem:
@@ -102,7 +104,5 @@ def wait_ready(kube, service, namespace, selector, timeout, min_workloads=1, con
         if not missing:
             return found, round(waited, 1)
         if waited >= timeout:
-            raise NotReady(
-                f"{service} did not become ready within {timeout}s: still waiting for " + "; ".join(missing)
-            )
+            raise NotReady(f"{service} did not become ready within {timeout}s: still waiting for " + "; ".join(missing))
         clock.sleep(min(interval, max(0.1, timeout - waited)))

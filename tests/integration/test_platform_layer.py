@@ -23,6 +23,8 @@ from tenant_support import ROOT, Run, inventory_path
 from testbed import stack
 from testbed.components.helm import STANDIN_TEMPLATE, write_standin_charts
 
+# The first test sets up three whole-layer runs (check, first, second): more than the 900 s default.
+pytestmark = pytest.mark.timeout(1800)
 VERSIONS = yaml.safe_load((ROOT / "versions.yml").read_text())
 TIMEOUT = 120  # per-release readiness timeout on the test bed
 
@@ -131,9 +133,9 @@ def test_non_helm_objects_are_accepted_by_the_apiserver_with_upstream_crds(runs,
     images = VERSIONS["images"]
     ca = _custom(api, "cert-manager.io", "v1", "clusterissuers", "cloudforge-ca")
     assert ca["spec"]["ca"]["secretName"] == "cloudforge-root-ca"
-    assert _custom(api, "cert-manager.io", "v1", "certificates", "openbao-tls", "openbao")["spec"]["issuerRef"]["name"] == (
-        "cloudforge-ca"
-    )
+    assert _custom(api, "cert-manager.io", "v1", "certificates", "openbao-tls", "openbao")["spec"]["issuerRef"][
+        "name"
+    ] == ("cloudforge-ca")
     store = _custom(api, "external-secrets.io", "v1", "clustersecretstores", "openbao")
     assert store["spec"]["provider"]["vault"]["auth"]["kubernetes"]["role"] == "external-secrets"
     vllm = _custom(api, "serving.kserve.io", "v1alpha1", "clusterservingruntimes", "cloudforge-vllm")
@@ -141,7 +143,7 @@ def test_non_helm_objects_are_accepted_by_the_apiserver_with_upstream_crds(runs,
     assert container["image"] == f"{images['vllm']['repository']}:{images['vllm']['tag']}"
     assert "--served-model-name={{.Name}}" in container["args"]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    assert [f["name"] for f in vllm["spec"]["supportedModelFormats"]][0] == "safetensors"
+    assert vllm["spec"]["supportedModelFormats"][0]["name"] == "safetensors"
     ollama = _custom(api, "serving.kserve.io", "v1alpha1", "clusterservingruntimes", "cloudforge-ollama")
     assert ollama["spec"]["containers"][0]["image"] == f"{images['ollama']['repository']}:{images['ollama']['tag']}"
     assert ollama["spec"]["supportedModelFormats"][0]["name"] == "gguf"
@@ -187,7 +189,9 @@ def test_runtime_pods_pass_pod_security_restricted(runs, api):
     namespaces = {ns.metadata.name: ns.metadata.labels or {} for ns in core.list_namespace().items}
     assert namespaces["kserve"]["pod-security.kubernetes.io/enforce"] == "restricted"
     privileged = sorted(
-        n for n, labels in namespaces.items() if labels.get("pod-security.kubernetes.io/enforce") not in (None, "restricted")
+        n
+        for n, labels in namespaces.items()
+        if labels.get("pod-security.kubernetes.io/enforce") not in (None, "restricted")
     )
     assert privileged == ["monitoring"]  # the documented exemption (node-exporter), docs/platform.md
 
@@ -199,7 +203,16 @@ def test_a_release_that_never_becomes_ready_fails_naming_the_service(runs, kube,
     shutil.copytree(STANDIN_TEMPLATE.parent / "never-ready" / "templates", broken / "templates")
     timeout = 15
     inventory = inventory_path(kube)
-    uninstall = [helm_component["binary"], "--kubeconfig", kube["kubeconfig"], "uninstall", "nats", "-n", "nats", "--wait"]
+    uninstall = [
+        helm_component["binary"],
+        "--kubeconfig",
+        kube["kubeconfig"],
+        "uninstall",
+        "nats",
+        "-n",
+        "nats",
+        "--wait",
+    ]
     subprocess.run(uninstall, check=True, capture_output=True)
     try:
         run = _playbook(

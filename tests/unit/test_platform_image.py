@@ -7,11 +7,18 @@ from ansible_collections.cloudforge.platform.plugins.module_utils.platform_image
 
 def test_upstream_registry_is_kept():
     img = platform_image({"repository": "quay.io/jetstack/cert-manager-controller", "tag": "v1"})
-    assert (img["registry"], img["path"], img["ref"]) == ("quay.io", "jetstack/cert-manager-controller", "quay.io/jetstack/cert-manager-controller:v1")
+    assert (img["registry"], img["path"], img["ref"]) == (
+        "quay.io",
+        "jetstack/cert-manager-controller",
+        "quay.io/jetstack/cert-manager-controller:v1",
+    )
 
 
 def test_mirror_replaces_the_registry_and_keeps_the_path_and_digest():
-    img = platform_image({"repository": "docker.io/library/nats", "tag": "2-alpine", "digest": "sha256:" + "a" * 64}, "mirror.local:5000/")
+    img = platform_image(
+        {"repository": "docker.io/library/nats", "tag": "2-alpine", "digest": "sha256:" + "a" * 64},
+        "mirror.local:5000/",
+    )
     assert img["repository"] == "mirror.local:5000/library/nats"
     assert img["ref"] == "mirror.local:5000/library/nats:2-alpine@sha256:" + "a" * 64
 

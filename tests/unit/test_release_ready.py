@@ -14,6 +14,11 @@ def _deploy(want=1, generation=1, observed=1, **status):
     }
 
 
+def _workload(kind, spec, **status):
+    meta = {"name": "w", "namespace": "n", "generation": 1}
+    return {"kind": kind, "metadata": meta, "spec": spec, "status": dict(observedGeneration=1, **status)}
+
+
 @pytest.mark.parametrize(
     ("obj", "problem"),
     [
@@ -25,14 +30,8 @@ def _deploy(want=1, generation=1, observed=1, **status):
             _deploy(conditions=[{"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "stuck"}]),
             "progress deadline exceeded (stuck)",
         ),
-        (
-            {"kind": "StatefulSet", "metadata": {"name": "o", "namespace": "o", "generation": 1}, "spec": {"replicas": 3}, "status": {"observedGeneration": 1, "readyReplicas": 2, "updatedReplicas": 3}},
-            "2/3 replicas ready",
-        ),
-        (
-            {"kind": "DaemonSet", "metadata": {"name": "d", "namespace": "m", "generation": 1}, "spec": {}, "status": {"observedGeneration": 1, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3, "numberAvailable": 3}},
-            None,
-        ),
+        (_workload("StatefulSet", {"replicas": 3}, readyReplicas=2, updatedReplicas=3), "2/3 replicas ready"),
+        (_workload("DaemonSet", {}, desiredNumberScheduled=3, updatedNumberScheduled=3, numberAvailable=3), None),
     ],
 )
 def test_rollout_problem(obj, problem):
@@ -47,11 +46,17 @@ def test_condition_problem_names_the_resource_and_the_condition():
     ref = {"api_version": "cert-manager.io/v1", "kind": "ClusterIssuer", "name": "cloudforge-ca", "type": "Ready"}
     assert release_ready.condition_problem(None, ref) == "ClusterIssuer cloudforge-ca: does not exist"
     pending = {"status": {"conditions": [{"type": "Ready", "status": "False", "message": "no CA"}]}}
-    assert release_ready.condition_problem(pending, ref) == "ClusterIssuer cloudforge-ca: condition Ready is False (no CA)"
-    assert release_ready.condition_problem({"status": {"conditions": [{"type": "Ready", "status": "True"}]}}, ref) is None
+    assert (
+        release_ready.condition_problem(pending, ref) == "ClusterIssuer cloudforge-ca: condition Ready is False (no CA)"
+    )
+    assert (
+        release_ready.condition_problem({"status": {"conditions": [{"type": "Ready", "status": "True"}]}}, ref) is None
+    )
 
 
 def test_resource_path():
     ref = {"api_version": "postgresql.cnpg.io/v1", "kind": "Cluster", "name": "keycloak-db", "namespace": "keycloak"}
     assert release_ready.resource_path(ref) == "/apis/postgresql.cnpg.io/v1/namespaces/keycloak/clusters/keycloak-db"
-    assert release_ready.resource_path({"api_version": "v1", "kind": "Namespace", "name": "x"}) == "/api/v1/namespaces/x"
+    assert (
+        release_ready.resource_path({"api_version": "v1", "kind": "Namespace", "name": "x"}) == "/api/v1/namespaces/x"
+    )
