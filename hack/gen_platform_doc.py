@@ -32,8 +32,8 @@ def table():
 
 
 def render(text):
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
     return f"{head}{BEGIN}\n{table()}\n{END}{tail}"
 
 

@@ -5,7 +5,8 @@
 
 def split_registry(repository):
     """(registry, path) of an image repository; Docker Hub when the first part is not a host."""
-    first, _, rest = repository.partition("/")
+    first, sep, rest = repository.partition("/")
+    del sep
     if rest and ("." in first or ":" in first or first == "localhost"):
         return first, rest
     return "docker.io", repository if rest else "library/" + repository

@@ -16,7 +16,7 @@ description:
     is missing (replicas available, condition status).
   - Reads only; never changes anything (C(changed) is always false). In check mode it still looks.
 author:
-  - CloudForge maintainers
+  - CloudForge maintainers (@cloudforge)
 extends_documentation_fragment:
   - cloudforge.platform.kubernetes_auth
 options:

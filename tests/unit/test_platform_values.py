@@ -98,7 +98,7 @@ def _references_a_secret(key):
 
 
 def test_values_hold_no_secret(rendered):
-    found = [f"{key}: {where}" for key, values in rendered.items() for where, _ in _secret_literals(values)]
+    found = [f"{key}: {hit[0]}" for key, values in rendered.items() for hit in _secret_literals(values)]
     assert found == []
 
 
