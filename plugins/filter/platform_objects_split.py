@@ -11,13 +11,12 @@ def platform_objects_split(objects, namespaces, apis):
     is a list of existing namespace names, ``apis`` the ``apis`` of kubernetes.core.k8s_cluster_info.
     """
     existing = set(namespaces or [])
-    created_here = {o["metadata"]["name"] for o in objects if o.get("kind") == "Namespace"}
     now, later = [], []
     for obj in objects:
         kinds = (apis or {}).get(obj.get("apiVersion"), {})
         namespace = obj.get("metadata", {}).get("namespace")
         served = obj.get("apiVersion") == "v1" or obj.get("kind") in kinds
-        if served and (not namespace or namespace in existing) and namespace not in created_here:
+        if served and (not namespace or namespace in existing):
             now.append(obj)
         else:
             where = f"{namespace}/" if namespace else ""
