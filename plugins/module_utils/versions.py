@@ -189,7 +189,7 @@ def _validate_tools(tools):
             if not _is_text(tool.get("repository")) or not _is_text(tool.get("tag")) or tool.get("tag") == "latest":
                 errors.append(f"{where}: an image needs repository and a tag other than latest")
         else:
-            unknown = sorted(set(tool) - {"version", "url", "sha256"})
+            unknown = sorted(set(tool) - {"version", "module", "url", "sha256"})
             if not _is_text(tool.get("version")):
                 errors.append(f"{where}.version must be a non-empty string")
             url = tool.get("url")

@@ -18,11 +18,21 @@ def pins(component: str) -> dict:
     return yaml.safe_load((TESTBED_SRC / "pins.yml").read_text())[component]
 
 
-def go_install(name: str, module: str, version: str, go_sum: str, binary: str) -> Path:
+def go_install(
+    name: str,
+    module: str,
+    version: str,
+    go_sum: str,
+    binary: str,
+    package: str | None = None,
+    ldflags: str = "",
+) -> Path:
     """`go install module@version` into cache/<name>/<version>/bin once; return the binary's path.
 
     The module's h1: hash is checked against the pin before anything is built (the go command
-    itself checks it against sum.golang.org).
+    itself checks it against sum.golang.org). `package` is the main package inside the module
+    when it is not the module's root (helm: helm.sh/helm/v3/cmd/helm); `ldflags` are appended
+    to the linker flags (a version stamp).
     """
     target = cache_dir() / name / version / "bin"
     if (target / binary).is_file():
@@ -39,7 +49,12 @@ def go_install(name: str, module: str, version: str, go_sum: str, binary: str) -
     staging = target.with_name("bin.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     env["GOBIN"] = str(staging)
-    procs.run([go, "install", "-trimpath", "-ldflags=-s -w", f"{module}@{version}"], f"go install {module}", env=env)
+    procs.run(
+        [go, "install", "-trimpath", f"-ldflags=-s -w {ldflags}".strip(), f"{package or module}@{version}"],
+        f"go install {package or module}",
+        env=env,
+        timeout=3600,
+    )
     staging.rename(target)
     return target / binary
 

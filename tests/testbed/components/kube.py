@@ -175,6 +175,8 @@ class Kube(Component):
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 f"--cluster-cidr={CLUSTER_CIDR}",
                 "--allocate-node-cidrs=false",
+                # Room for kwok's lease renewals to lag on a loaded 2-core CI machine.
+                "--node-monitor-grace-period=2m",
                 "--v=1",
             ],
         )
@@ -207,6 +209,9 @@ class Kube(Component):
                 "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
                 "--cidr=10.42.0.0/24",
                 "--node-ip=127.0.0.1",
+                # Renew each node's Lease like a kubelet: without it the node lifecycle controller marks
+                # the nodes NotReady after the grace period and flips every pod to Ready=False for good.
+                "--node-lease-duration-seconds=40",
                 f"--server-address=127.0.0.1:{procs.free_port()}",
             ],
         )

@@ -12,6 +12,7 @@ COMPONENTS = {
     "nats": "nats:Nats",
     "postgres": "postgres:Postgres",
     "opa": "opa:Opa",
+    "helm": "helm:Helm",
 }
 
 
