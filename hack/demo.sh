@@ -16,8 +16,11 @@ step "test bed: Kubernetes control plane with kwok nodes, OpenBao, Keycloak, Min
 python -m testbed up
 
 step "platform layer (ansible-playbook site.yml --tags platform): real helm, stand-in charts (tests/standin_charts)"
-ansible-playbook -i "$state/inventory.yml" site.yml --tags platform | tail -n 4
-ansible-playbook -i "$state/inventory.yml" site.yml --tags platform | tee "$state/demo-platform-rerun.log" | tail -n 3
+echo "OpenBao step: the test bed's production-like OpenBao (python -m testbed.platform_vars)"
+openbao_vars=$(python -m testbed.platform_vars "$state")
+ansible-playbook -i "$state/inventory.yml" site.yml --tags platform -e "@$openbao_vars" | tail -n 4
+ansible-playbook -i "$state/inventory.yml" site.yml --tags platform -e "@$openbao_vars" \
+  | tee "$state/demo-platform-rerun.log" | tail -n 3
 grep -Eq 'changed=0 .*failed=0' "$state/demo-platform-rerun.log"
 "$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["components"]["helm"]["binary"])' "$state/state.json")" \
   --kubeconfig "$state/kubeconfig" list -A

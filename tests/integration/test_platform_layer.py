@@ -21,7 +21,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 from tenant_support import ROOT, Run, inventory_path
-from testbed import platform_standin, stack
+from testbed import platform_vars, stack
 from testbed.components.helm import STANDIN_TEMPLATE, write_standin_charts
 
 # The first test sets up three whole-layer runs (check, first, second): more than the 900 s default.
@@ -63,33 +63,9 @@ def _helm_releases(helm_component, kube):
 
 
 @pytest.fixture(scope="session")
-def openbao_vars(kube, openbao_prod, tmp_path_factory):
-    """The OpenBao step of the layer runs for real against the test bed's production-like server (raft, TLS,
-    two audit devices in its configuration): the in-cluster OpenBao of the stand-in chart is not a real server."""
-    path = tmp_path_factory.mktemp("platform-openbao") / "openbao.json"
-    path.write_text(
-        json.dumps(
-            {
-                "cloudforge_openbao_addr": openbao_prod["addr"],
-                "cloudforge_openbao_token": openbao_prod["root_token"],
-                "cloudforge_openbao_ca_cert": openbao_prod["ca_cert"],
-                "cloudforge_openbao_recovery_file": str(path.parent / "recovery.json"),
-                "openbao_config_audit_devices": [
-                    {
-                        "path": "file",
-                        "type": "file",
-                        "options": {"file_path": str(Path(openbao_prod["data_dir"]) / "audit.log")},
-                    },
-                    {"path": "stdout", "type": "file", "options": {"file_path": "stdout"}},
-                ],
-                "openbao_config_kubernetes_host": kube["server"],
-                "openbao_config_kubernetes_ca_cert": Path(kube["ca_cert"]).read_text(),
-                "openbao_config_kubernetes_reviewer_jwt": platform_standin.reviewer_token(kube),
-            }
-        )
-    )
-    path.chmod(0o600)
-    return path
+def openbao_vars(testbed, openbao_prod, tmp_path_factory):
+    """The layer's OpenBao step runs for real against the test bed's production-like server (testbed/platform_vars.py)."""
+    return platform_vars.write(testbed, tmp_path_factory.mktemp("platform-openbao"))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,46 @@
+"""Variables that point the platform layer's OpenBao step at the test bed's production-like OpenBao.
+
+The stand-in chart's in-cluster OpenBao is not a real server, so `site.yml --tags platform` on the test bed
+bootstraps and configures the `openbao_prod` component instead (raft, TLS, two audit devices declared in its
+configuration). Used by tests/integration/test_platform_layer.py and `make demo`:
+
+    PYTHONPATH=tests python -m testbed.platform_vars STATE_DIR   # writes STATE_DIR/platform-openbao.json (0600)
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from .platform_standin import reviewer_token
+
+
+def openbao_layer_vars(state: dict, recovery_dir: Path) -> dict:
+    kube, prod = state["components"]["kube"], state["components"]["openbao_prod"]
+    return {
+        "cloudforge_openbao_addr": prod["addr"],
+        "cloudforge_openbao_token": prod["root_token"],
+        "cloudforge_openbao_ca_cert": prod["ca_cert"],
+        "cloudforge_openbao_recovery_file": str(Path(recovery_dir) / "openbao-recovery.json"),
+        "openbao_config_audit_devices": [
+            {"path": "file", "type": "file", "options": {"file_path": str(Path(prod["data_dir"]) / "audit.log")}},
+            {"path": "stdout", "type": "file", "options": {"file_path": "stdout"}},
+        ],
+        "openbao_config_kubernetes_host": kube["server"],
+        "openbao_config_kubernetes_ca_cert": Path(kube["ca_cert"]).read_text(),
+        "openbao_config_kubernetes_reviewer_jwt": reviewer_token(kube),
+    }
+
+
+def write(state: dict, directory: Path) -> Path:
+    """Write the variables to DIRECTORY/platform-openbao.json, readable by the owner only (it holds tokens)."""
+    path = Path(directory) / "platform-openbao.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(openbao_layer_vars(state, directory), handle)
+    return path
+
+
+if __name__ == "__main__":
+    root = Path(sys.argv[1])
+    print(write(json.loads((root / "state.json").read_text()), root))
