@@ -11,23 +11,16 @@ same backup is a no-op); ``<file>.sha256`` is written next to it and uploaded wi
 file whose checksum does not match.
 """
 
-import hashlib
 import os
 import tempfile
+
+from ansible_collections.cloudforge.platform.plugins.module_utils.bundle_verify import sha256_of
 
 _CHUNK = 1024 * 1024
 
 
 class SnapshotError(Exception):
     """A snapshot cannot be saved or restored; the message names the file and the fix."""
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _sums_path(path):
