@@ -13,6 +13,7 @@ stored object).  Before anything is written for any tenant, every tenant's quota
 import copy
 import hashlib
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
@@ -54,6 +55,17 @@ ACCESS_KINDS = (
     "SecretStore",
     "CiliumNetworkPolicy",
 )
+
+
+# Seconds a request keeps retrying while the apiserver answers 429 Too Many Requests.
+THROTTLE_PATIENCE = 60
+
+
+def _retry_after(value):
+    try:
+        return min(max(float(value), 0.2), 5.0)
+    except (TypeError, ValueError):
+        return 1.0
 
 
 class KubeError(Exception):
@@ -109,9 +121,16 @@ class Kube:
             headers["Authorization"] = token
         url = self.host + path + ("?" + urlencode(query) if query else "")
         data = json.dumps(body) if body is not None else None
-        resp = self.pool.request(
-            method, url, body=data, headers=headers, timeout=urllib3.Timeout(connect=10, read=60), retries=False
-        )
+        # 429 means the apiserver did not process the request (API priority and fairness, or a watch cache
+        # that is still (re)initializing after a restart or a CRD change): wait as it asks, then try again.
+        deadline = time.monotonic() + THROTTLE_PATIENCE
+        while True:
+            resp = self.pool.request(
+                method, url, body=data, headers=headers, timeout=urllib3.Timeout(connect=10, read=60), retries=False
+            )
+            if resp.status != 429 or time.monotonic() >= deadline:
+                break
+            time.sleep(_retry_after(resp.headers.get("Retry-After")))
         payload = json.loads(resp.data.decode("utf-8")) if resp.data else None
         if resp.status >= 400:
             message = payload.get("message") if isinstance(payload, dict) else resp.data[:200]
