@@ -24,6 +24,7 @@ author:
   - CloudForge maintainers (@cloudforge)
 extends_documentation_fragment:
   - cloudforge.platform.s3_auth
+  - cloudforge.platform.openbao_credential_store
 attributes:
   check_mode:
     support: full
@@ -59,13 +60,6 @@ options:
   openbao_token:
     description: OpenBao token (needs write access to the tenant's KV mount).
     type: str
-  openbao_ca_cert:
-    description: CA bundle that verifies OpenBao.
-    type: path
-  openbao_validate_certs:
-    description: Whether to verify OpenBao's TLS certificate.
-    type: bool
-    default: true
   kv_mount:
     description: The tenant's KV v2 mount in OpenBao; defaults to V(tenants/<tenant>) (see P(cloudforge.platform.openbao_tenant#module)).
     type: str

@@ -28,6 +28,7 @@ author:
   - CloudForge maintainers (@cloudforge)
 extends_documentation_fragment:
   - cloudforge.platform.kubernetes_auth
+  - cloudforge.platform.openbao_credential_store
 attributes:
   check_mode:
     support: full
@@ -77,13 +78,6 @@ options:
   openbao_token:
     description: OpenBao token (needs write access to the tenant's KV mount).
     type: str
-  openbao_ca_cert:
-    description: CA bundle that verifies OpenBao.
-    type: path
-  openbao_validate_certs:
-    description: Whether to verify OpenBao's TLS certificate.
-    type: bool
-    default: true
 notes:
   - The tenant must have been provisioned (P(cloudforge.platform.tenant_kubernetes#module) and
     P(cloudforge.platform.openbao_tenant#module)); its SecretStore V(tenant-openbao) delivers the keys.

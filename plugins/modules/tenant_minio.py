@@ -20,6 +20,7 @@ author:
   - CloudForge maintainers (@cloudforge)
 extends_documentation_fragment:
   - cloudforge.platform.s3_auth
+  - cloudforge.platform.openbao_credential_store
 attributes:
   check_mode:
     support: full
@@ -49,13 +50,6 @@ options:
   openbao_token:
     description: Token allowed to read the tenants' KV mounts.
     type: str
-  openbao_ca_cert:
-    description: CA bundle to verify OpenBao.
-    type: path
-  openbao_validate_certs:
-    description: Whether to verify OpenBao's certificate.
-    type: bool
-    default: true
 requirements:
   - minio
   - hvac

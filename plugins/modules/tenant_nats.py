@@ -23,6 +23,7 @@ author:
   - CloudForge maintainers (@cloudforge)
 extends_documentation_fragment:
   - cloudforge.platform.nats_auth
+  - cloudforge.platform.openbao_credential_store
 attributes:
   check_mode:
     support: full
@@ -63,13 +64,6 @@ options:
   openbao_token:
     description: Token allowed to read the tenants' KV mounts.
     type: str
-  openbao_ca_cert:
-    description: CA bundle to verify OpenBao.
-    type: path
-  openbao_validate_certs:
-    description: Whether to verify OpenBao's certificate.
-    type: bool
-    default: true
 notes:
   - Runs where the NATS server's configuration file is (for a server in Kubernetes, where its ConfigMap is rendered).
   - O(user), O(password) and O(token) of the connection options are not used; the module connects as each tenant.
