@@ -16,7 +16,7 @@ import hvac
 import pytest
 from kubernetes import client, config
 from tenant_support import inventory_path, run_playbook
-from testbed import platform_standin
+from testbed import platform_standin, platform_vars
 from testbed.components.openbao import ProdServer
 from testbed.pki import CA
 
@@ -31,13 +31,6 @@ def _playbook(tmp_path, role_vars):
         )
     )
     return path
-
-
-def _audit(data_dir):
-    return [
-        {"path": "file", "type": "file", "options": {"file_path": str(Path(data_dir) / "audit.log")}},
-        {"path": "stdout", "type": "file", "options": {"file_path": "stdout"}},
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +50,7 @@ def prod_vars(openbao_prod, kube_auth, keycloak, tmp_path_factory):
         "openbao_config_oidc_discovery_url": f"{keycloak['url']}/realms/master",
         "openbao_config_token": openbao_prod["root_token"],
         "openbao_config_ca_cert": openbao_prod["ca_cert"],
-        "openbao_config_audit_devices": _audit(openbao_prod["data_dir"]),
+        "openbao_config_audit_devices": platform_vars.audit_devices(openbao_prod["data_dir"]),
         "openbao_config_secret_store": {"type": "file", "path": str(tmp_path_factory.mktemp("store") / "r.json")},
         **kube_auth,
     }
@@ -119,7 +112,7 @@ def test_prod_server_configured_idempotent_check_mode_and_real_login(tmp_path, k
 def test_missing_audit_device_fails_before_any_change(tmp_path, kube, openbao_prod, prod_vars):
     wanted = dict(prod_vars, openbao_config_kv_mounts={"never-created": {}})
     wanted["openbao_config_audit_devices"] = [
-        *_audit(openbao_prod["data_dir"]),
+        *platform_vars.audit_devices(openbao_prod["data_dir"]),
         {"path": "socket", "type": "socket", "options": {"address": "127.0.0.1:9090"}},
     ]
     run = run_playbook(_playbook(tmp_path, wanted), inventory_path(kube))
@@ -159,7 +152,7 @@ def test_fresh_server_bootstrapped_secrets_only_in_store_root_revoked(tmp_path, 
         "openbao_config_secret_store": {"type": "file", "path": str(store)},
         "openbao_config_secret_shares": 3,
         "openbao_config_secret_threshold": 2,
-        "openbao_config_audit_devices": _audit(fresh_server.dir),
+        "openbao_config_audit_devices": platform_vars.audit_devices(fresh_server.dir),
         **kube_auth,
     }
     play = _playbook(tmp_path, role_vars)

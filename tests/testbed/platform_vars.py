@@ -15,6 +15,14 @@ from pathlib import Path
 from .platform_standin import reviewer_token
 
 
+def audit_devices(data_dir) -> list:
+    """The two audit devices the test bed's production-like servers declare in their configuration."""
+    return [
+        {"path": "file", "type": "file", "options": {"file_path": str(Path(data_dir) / "audit.log")}},
+        {"path": "stdout", "type": "file", "options": {"file_path": "stdout"}},
+    ]
+
+
 def openbao_layer_vars(state: dict, recovery_dir: Path) -> dict:
     kube, prod = state["components"]["kube"], state["components"]["openbao_prod"]
     return {
@@ -22,10 +30,7 @@ def openbao_layer_vars(state: dict, recovery_dir: Path) -> dict:
         "cloudforge_openbao_token": prod["root_token"],
         "cloudforge_openbao_ca_cert": prod["ca_cert"],
         "cloudforge_openbao_recovery_file": str(Path(recovery_dir) / "openbao-recovery.json"),
-        "openbao_config_audit_devices": [
-            {"path": "file", "type": "file", "options": {"file_path": str(Path(prod["data_dir"]) / "audit.log")}},
-            {"path": "stdout", "type": "file", "options": {"file_path": "stdout"}},
-        ],
+        "openbao_config_audit_devices": audit_devices(prod["data_dir"]),
         "openbao_config_kubernetes_host": kube["server"],
         "openbao_config_kubernetes_ca_cert": Path(kube["ca_cert"]).read_text(),
         "openbao_config_kubernetes_reviewer_jwt": reviewer_token(kube),
