@@ -3,7 +3,8 @@
 """Kubernetes and OpenBao side of a served model: placement check, API keys, server-side apply, removal.
 
 ``placement_problems`` reads (never writes) what decides whether a model can run: the tenant's namespace and
-ResourceQuota status (GPUs left, counting back what the model's own pods already hold), every node's allocatable GPU
+ResourceQuota status (GPUs left, counting back what the model's own pods already hold; whether the quota counts
+InferenceServices at all, without which the apiserver refuses a new one), every node's allocatable GPU
 resources and ``nvidia.com/gpu.product`` label, and the platform's ClusterServingRuntime for the chosen runtime.  The
 modules call it before anything is written, and fail with every problem named by its spec field.
 
@@ -30,6 +31,7 @@ HASH_ANNOTATION = "cloudforge.io/applied-hash"
 FIELD_MANAGER = "cloudforge"
 PRODUCT_LABEL = "nvidia.com/gpu.product"
 RUNTIME_PATH = "/apis/serving.kserve.io/v1alpha1/clusterservingruntimes/{}"
+ISVC_COUNT = "count/inferenceservices.serving.kserve.io"
 
 
 class PlacementError(ValueError):
@@ -95,15 +97,29 @@ def placement_problems(kube, tenant, model):
                     model["format"],
                 )
             )
+    quota = kube.get(f"/api/v1/namespaces/{ns}/resourcequotas/tenant-quota")
+    status = (quota or {}).get("status") or {}
+    if (
+        ISVC_COUNT in (status.get("hard") or {})
+        and ISVC_COUNT not in (status.get("used") or {})
+        and kube.get(model_render.kind_path("InferenceService", ns, model["name"])) is None
+    ):
+        # The apiserver's quota admission refuses a new object of a limited kind that the quota's status does not
+        # count yet ("status unknown for quota"): say why and what to do before anything is written.
+        problems.append(
+            "{}: tenant: the ResourceQuota tenant-quota of namespace {} does not count InferenceServices yet "
+            "(status.used has no {}), so the apiserver would refuse the model with 'status unknown for quota'. "
+            "kube-controller-manager leaves a quota that way when it was created less than a minute after the KServe "
+            "CRDs were installed, until its next full resync (--resource-quota-sync-period, 5 minutes by default). "
+            "Fix: run this again in a few minutes".format(tenant.get("source", tenant["name"]), ns, ISVC_COUNT)
+        )
     gpu = model["resources"]["gpu"]
     if not gpu["count"]:
         return problems
     resource = model_spec.gpu_resource_name(gpu.get("mig_profile"))
     replicas = max(model["scaling"]["min_replicas"] or 0, 1)
     needed = gpu["count"] * replicas
-    quota = kube.get(f"/api/v1/namespaces/{ns}/resourcequotas/tenant-quota")
     key = f"requests.{resource}"
-    status = (quota or {}).get("status") or {}
     hard = (status.get("hard") or ((quota or {}).get("spec") or {}).get("hard") or {}).get(key, "0")
     used = (status.get("used") or {}).get(key, "0")
     own_pods = kube.list(f"/api/v1/namespaces/{ns}/pods", f"serving.kserve.io/inferenceservice={model['name']}")

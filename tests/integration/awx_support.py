@@ -155,6 +155,9 @@ class Job:
                 return str(e["event_data"].get("res", {}).get("msg", ""))
         return ""
 
+    def started_tasks(self):
+        return self.tasks("playbook_on_task_start")
+
     def changed_tasks(self):
         return [
             e["event_data"].get("task", "")
@@ -198,14 +201,18 @@ def launch(template_name, extra_vars, inventory, credentials, workdir, timeout=6
     return Job(status=runner.status, rc=runner.rc, events=list(runner.events), stdout=stdout, extra_vars=job_vars)
 
 
-def awx_inventory(testbed_inventory, credential_types, directory):
-    """The test bed's inventory without what the credentials inject: an AWX inventory holds no secrets."""
+def awx_inventory(testbed_inventory, credential_types, directory, host_vars=None):
+    """The test bed's inventory without what the credentials inject: an AWX inventory holds no secrets.
+    ``host_vars``: what the operator's inventory (group_vars in git) adds for the controller host."""
     data = yaml.safe_load(Path(testbed_inventory).read_text())
     injected = injected_variables(credential_types)
     host = data["all"]["children"]["platform_controller"]["hosts"]["localhost"]
     for name in list(host):
-        if name in injected:
+        # The test bed's second, production-like OpenBao is no inventory variable of a real platform: a template
+        # that works on it (Backup) gets it as its OpenBao credential.
+        if name in injected or name.startswith("cloudforge_openbao_prod_"):
             del host[name]
+    host.update(host_vars or {})
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "tenants").mkdir(exist_ok=True)

@@ -96,3 +96,63 @@ def register_nodes(kubeconfig: str, specs: list[dict], timeout: float = 60) -> N
         raise TestbedError(
             f"kwok nodes not Ready after {timeout}s: {sorted(waiting)} (see .testbed/logs/kube-kwok.log)"
         )
+
+
+PROBE_NAMESPACE = "testbed-quota-probe"
+
+
+def wait_quota_counts(kubeconfig: str, crd_names: list[str], timeout: float = 120) -> None:
+    """Wait until the controller-manager's resource-quota controller counts objects of every served namespaced CRD.
+
+    Until it does, a ResourceQuota with ``count/<plural>.<group>`` gets ``status.hard`` but no ``status.used``
+    for it, and the apiserver refuses every such object ("status unknown for quota") until the next full resync
+    (``--resource-quota-sync-period``, 5 min). A probe quota in a scratch namespace is re-sent (its spec.hard
+    changed, which makes the controller recount it) until its status counts every CRD; the namespace is then
+    deleted.
+    """
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    api = _api(kubeconfig)
+    ext, core = client.ApiextensionsV1Api(api), client.CoreV1Api(api)
+    listing = json.loads(ext.list_custom_resource_definition(_preload_content=False).data)
+    wanted = sorted(
+        f"count/{c['spec']['names']['plural']}.{c['spec']['group']}"
+        for c in listing["items"]
+        if c["metadata"]["name"] in set(crd_names)
+        and c["spec"]["scope"] == "Namespaced"
+        and any(v.get("served") for v in c["spec"]["versions"])  # an unserved CRD has no objects to count
+    )
+    if not wanted:
+        return
+    try:
+        core.create_namespace({"metadata": {"name": PROBE_NAMESPACE}})
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+    deadline = time.monotonic() + timeout
+    limit = 1000
+    missing = wanted
+    try:
+        while time.monotonic() < deadline:
+            body = {"metadata": {"name": "probe"}, "spec": {"hard": dict.fromkeys(wanted, str(limit))}}
+            try:
+                core.create_namespaced_resource_quota(PROBE_NAMESPACE, body)
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+                core.patch_namespaced_resource_quota("probe", PROBE_NAMESPACE, body)
+            settle = time.monotonic() + 3
+            while time.monotonic() < min(settle, deadline):
+                status = core.read_namespaced_resource_quota("probe", PROBE_NAMESPACE).status
+                missing = [r for r in wanted if r not in ((status and status.used) or {})]
+                if not missing:
+                    return
+                time.sleep(0.3)
+            limit += 1  # a changed spec.hard makes the controller count the quota again
+    finally:
+        core.delete_namespace(PROBE_NAMESPACE)
+    raise TestbedError(
+        f"the resource-quota controller does not count {len(missing)} CRD(s) after {timeout}s, e.g. {missing[:3]} "
+        "(see .testbed/logs/kube-controller-manager.log)"
+    )

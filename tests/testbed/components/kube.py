@@ -157,31 +157,6 @@ class Kube(Component):
 
         run.spawn(
             self.name,
-            "controller-manager",
-            [
-                binary,
-                "kube-controller-manager",
-                f"--kubeconfig={configs['controller-manager']}",
-                f"--authentication-kubeconfig={configs['controller-manager']}",
-                f"--authorization-kubeconfig={configs['controller-manager']}",
-                "--bind-address=127.0.0.1",
-                f"--secure-port={procs.free_port()}",
-                "--leader-elect=false",
-                "--use-service-account-credentials=true",
-                f"--service-account-private-key-file={pki['sa_key']}",
-                f"--root-ca-file={run.ca.cert_path}",
-                f"--cluster-signing-cert-file={run.ca.cert_path}",
-                f"--cluster-signing-key-file={run.ca.key_path}",
-                f"--service-cluster-ip-range={SERVICE_CIDR}",
-                f"--cluster-cidr={CLUSTER_CIDR}",
-                "--allocate-node-cidrs=false",
-                # Room for kwok's lease renewals to lag on a loaded 2-core CI machine.
-                "--node-monitor-grace-period=2m",
-                "--v=1",
-            ],
-        )
-        run.spawn(
-            self.name,
             "scheduler",
             [
                 binary,
@@ -216,12 +191,43 @@ class Kube(Component):
             ],
         )
 
-        from ..kubesetup import install_crds, register_nodes
+        from ..kubesetup import install_crds, register_nodes, wait_quota_counts
 
         crds = install_crds(str(admin_kubeconfig), SHARED / "crds")
         phases["crds"] = round(time.monotonic() - began, 1)
+        # The controller-manager starts once the CRDs are Established: its resource-quota controller then knows
+        # them from its first discovery. Started before, it learns of them only at its next 30 s discovery, and a
+        # quota created in between (a tenant's count/inferenceservices...) stays uncounted until the 5 min resync,
+        # so the apiserver refuses every such object with "status unknown for quota".
+        run.spawn(
+            self.name,
+            "controller-manager",
+            [
+                binary,
+                "kube-controller-manager",
+                f"--kubeconfig={configs['controller-manager']}",
+                f"--authentication-kubeconfig={configs['controller-manager']}",
+                f"--authorization-kubeconfig={configs['controller-manager']}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={procs.free_port()}",
+                "--leader-elect=false",
+                "--use-service-account-credentials=true",
+                f"--service-account-private-key-file={pki['sa_key']}",
+                f"--root-ca-file={run.ca.cert_path}",
+                f"--cluster-signing-cert-file={run.ca.cert_path}",
+                f"--cluster-signing-key-file={run.ca.key_path}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                f"--cluster-cidr={CLUSTER_CIDR}",
+                "--allocate-node-cidrs=false",
+                # Room for kwok's lease renewals to lag on a loaded 2-core CI machine.
+                "--node-monitor-grace-period=2m",
+                "--v=1",
+            ],
+        )
         register_nodes(str(admin_kubeconfig), NODES)
         phases["nodes"] = round(time.monotonic() - began, 1)
+        wait_quota_counts(str(admin_kubeconfig), crds)
+        phases["quota_counts"] = round(time.monotonic() - began, 1)
         return {
             "server": server,
             "kubeconfig": str(admin_kubeconfig),
