@@ -27,8 +27,8 @@ KINDS = {
     # the literal ``value`` (a non-secret default such as a user name); length is not used
     "fixed": (None, None),
 }
-PASSWORD_SYMBOLS = "-_."
-PASSWORD_ALPHABET = string.ascii_letters + string.digits + PASSWORD_SYMBOLS
+SYMBOLS = "-_."
+ALPHABET = string.ascii_letters + string.digits + SYMBOLS
 MAX_LENGTH = 1024
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -78,7 +78,9 @@ def normalize(wanted):
         value = item.get("value")
         if kind == "fixed":
             if not isinstance(value, str) or not value:
-                raise SecretsError(f"{where}.value: kind fixed needs the value to store (a non-secret such as a user name)")
+                raise SecretsError(
+                    f"{where}.value: kind fixed needs the value to store (a non-secret such as a user name)"
+                )
             if length is not None:
                 raise SecretsError(f"{where}.length: kind fixed stores value as given; drop length")
         else:
@@ -86,7 +88,9 @@ def normalize(wanted):
                 raise SecretsError(f"{where}.value: only kind fixed takes a value; {kind} values are generated")
             length = default if length is None else length
             if isinstance(length, bool) or not isinstance(length, int) or not minimum <= length <= MAX_LENGTH:
-                raise SecretsError(f"{where}.length: {kind} needs a whole number from {minimum} to {MAX_LENGTH} (got {length!r})")
+                raise SecretsError(
+                    f"{where}.length: {kind} needs a whole number from {minimum} to {MAX_LENGTH} (got {length!r})"
+                )
             if kind == "hex" and length % 2:
                 raise SecretsError(f"{where}.length: hex needs an even length (got {length})")
         entry = {"path": path, "key": key, "kind": kind, "length": length, "value": value}
@@ -115,12 +119,12 @@ def generate(kind, length=None, value=None):
         first = secrets.choice(string.ascii_lowercase)
         return first + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(length - 1))
     while True:  # rejection sampling keeps the distribution uniform over the passwords with every class
-        candidate = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+        candidate = "".join(secrets.choice(ALPHABET) for _ in range(length))
         if (
             any(c.islower() for c in candidate)
             and any(c.isupper() for c in candidate)
             and any(c.isdigit() for c in candidate)
-            and any(c in PASSWORD_SYMBOLS for c in candidate)
+            and any(c in SYMBOLS for c in candidate)
         ):
             return candidate
 
@@ -203,7 +207,9 @@ def apply(bao, mount, plans, current):
                 ) from None
             raise SecretsError(f"writing {mount}/{item.path}: {text}") from None
         if not isinstance(answer, dict) or not (answer.get("data") or {}).get("version"):
-            raise SecretsError(f"writing {mount}/{item.path}: OpenBao did not answer with a new version (is {mount}/ KV v2?)")
+            raise SecretsError(
+                f"writing {mount}/{item.path}: OpenBao did not answer with a new version (is {mount}/ KV v2?)"
+            )
         written[item.path] = values
     return written
 

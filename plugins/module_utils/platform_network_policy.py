@@ -126,7 +126,9 @@ def render(declaration, charts, where="network_policy"):
     monitoring = (charts.get(MONITORING_CHART) or {}).get("namespace")
     out = [
         _netpol(f"{PREFIX}default-deny-ingress", namespace, None, ["deny all ingress that no other policy allows"]),
-        _netpol(f"{PREFIX}allow-same-namespace", namespace, [{"from": [{"podSelector": {}}]}], ["pods of the namespace"]),
+        _netpol(
+            f"{PREFIX}allow-same-namespace", namespace, [{"from": [{"podSelector": {}}]}], ["pods of the namespace"]
+        ),
     ]
     if monitoring and monitoring != namespace:
         out.append(

@@ -16,7 +16,7 @@ description:
   - The list is checked before anything is read or written - an unknown kind, a too short length, a path with
     empty or C(..) segments, or two different wishes for the same key fail the task naming the item and the fix.
   - No value is ever returned. Results and the diff name paths and keys only. Still run the task with
-    C(no_log: true), since O(secrets[].value) of kind V(fixed) is an input.
+    C(no_log) set, since O(secrets[].value) of kind V(fixed) is an input.
 author:
   - CloudForge maintainers (@cloudforge)
 extends_documentation_fragment:
