@@ -33,7 +33,7 @@ def _netpol_module():
 
 def _resolve_namespace(value, role_vars, charts):
     """A declaration's namespace: literal, `{{ var }}` of the role, or a versions.yml chart's namespace."""
-    for _ in range(3):
+    for _hop in range(3):
         match = JINJA_VAR.match(value.strip())
         if not match:
             break

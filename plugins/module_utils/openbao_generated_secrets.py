@@ -117,9 +117,9 @@ def generate(kind, length=None, value=None):
         return secrets.token_hex(length // 2)
     if kind == "username":
         first = secrets.choice(string.ascii_lowercase)
-        return first + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(length - 1))
+        return first + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _index in range(length - 1))
     while True:  # rejection sampling keeps the distribution uniform over the passwords with every class
-        candidate = "".join(secrets.choice(ALPHABET) for _ in range(length))
+        candidate = "".join(secrets.choice(ALPHABET) for _index in range(length))
         if (
             any(c.islower() for c in candidate)
             and any(c.isupper() for c in candidate)

@@ -53,7 +53,7 @@ def test_two_different_wishes_for_one_key_are_refused():
 
 
 def test_passwords_have_every_class_and_differ_each_time():
-    values = {gen.generate("password") for _ in range(200)}
+    values = {gen.generate("password") for _round in range(200)}
     assert len(values) == 200
     for value in values:
         assert len(value) == 32 and set(value) <= set(gen.ALPHABET)
