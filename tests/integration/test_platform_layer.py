@@ -101,6 +101,7 @@ def runs(kube, helm_component, openbao_vars, openbao_prod, api):
     inventory = inventory_path(kube)
     args = ["--tags", "platform", "-e", f"cloudforge_platform_wait_timeout={TIMEOUT}", "-e", f"@{openbao_vars}"]
     kv_before_check = _platform_kv(openbao_prod)
+    policies_before_check = _network_policies(api)  # other tests' tenant namespaces may have some already
     check = _playbook(inventory, *args, "--check", "--diff")
     releases_after_check = _helm_releases(helm_component, kube)
     kv_after_check = _platform_kv(openbao_prod)
@@ -120,6 +121,7 @@ def runs(kube, helm_component, openbao_vars, openbao_prod, api):
         "releases_after_check": releases_after_check,
         "kv_before_check": kv_before_check,
         "kv_after_check": kv_after_check,
+        "policies_before_check": policies_before_check,
         "policies_after_check": policies_after_check,
     }
 
@@ -130,7 +132,8 @@ def test_check_mode_reports_changes_and_writes_nothing(runs):
     assert check.stats["changed"] > 0
     assert runs["releases_after_check"] == {}
     assert runs["kv_after_check"] == runs["kv_before_check"]  # no secret generated
-    assert runs["policies_after_check"] == []  # no NetworkPolicy written
+    assert sorted(runs["policies_after_check"]) == sorted(runs["policies_before_check"])  # no NetworkPolicy written
+    assert not [name for _ns, name in runs["policies_after_check"] if name.startswith("cloudforge-")]
 
 
 def test_check_mode_on_the_converged_cluster_reports_nothing(runs):
