@@ -68,12 +68,44 @@ def openbao_vars(testbed, openbao_prod, tmp_path_factory):
     return platform_vars.write(testbed, tmp_path_factory.mktemp("platform-openbao"))
 
 
+def _bao(openbao_prod):
+    return hvac.Client(url=openbao_prod["addr"], token=openbao_prod["root_token"], verify=openbao_prod["ca_cert"])
+
+
+def _platform_kv(openbao_prod):
+    """path -> (version, data) of everything in the platform KV mount (empty when it does not exist yet)."""
+    bao = _bao(openbao_prod)
+    try:
+        paths = bao.secrets.kv.v2.list_secrets("", mount_point="platform")["data"]["keys"]
+    except hvac.exceptions.InvalidPath:
+        return {}
+    out = {}
+    for path in paths:
+        read = bao.secrets.kv.v2.read_secret_version(path, mount_point="platform", raise_on_deleted_version=True)
+        out[path] = (read["data"]["metadata"]["version"], read["data"]["data"])
+    return out
+
+
+def _network_policies(api):
+    net = client.NetworkingV1Api(api).list_network_policy_for_all_namespaces().items
+    cilium = client.CustomObjectsApi(api).list_cluster_custom_object("cilium.io", "v2", "ciliumnetworkpolicies")[
+        "items"
+    ]
+    return [(p.metadata.namespace, p.metadata.name) for p in net] + [
+        (p["metadata"]["namespace"], p["metadata"]["name"]) for p in cilium
+    ]
+
+
 @pytest.fixture(scope="session")
-def runs(kube, helm_component, openbao_vars):
+def runs(kube, helm_component, openbao_vars, openbao_prod, api):
     inventory = inventory_path(kube)
     args = ["--tags", "platform", "-e", f"cloudforge_platform_wait_timeout={TIMEOUT}", "-e", f"@{openbao_vars}"]
+    kv_before_check = _platform_kv(openbao_prod)
+    policies_before_check = _network_policies(api)  # other tests' tenant namespaces may have some already
     check = _playbook(inventory, *args, "--check", "--diff")
     releases_after_check = _helm_releases(helm_component, kube)
+    kv_after_check = _platform_kv(openbao_prod)
+    policies_after_check = _network_policies(api)
     first = _playbook(inventory, *args)
     second = _playbook(inventory, *args)
     converged_check = _playbook(inventory, *args, "--check")
@@ -87,6 +119,10 @@ def runs(kube, helm_component, openbao_vars):
         "second": second,
         "converged_check": converged_check,
         "releases_after_check": releases_after_check,
+        "kv_before_check": kv_before_check,
+        "kv_after_check": kv_after_check,
+        "policies_before_check": policies_before_check,
+        "policies_after_check": policies_after_check,
     }
 
 
@@ -95,6 +131,9 @@ def test_check_mode_reports_changes_and_writes_nothing(runs):
     assert check.rc == 0, check.failure() or check.output[-3000:]
     assert check.stats["changed"] > 0
     assert runs["releases_after_check"] == {}
+    assert runs["kv_after_check"] == runs["kv_before_check"]  # no secret generated
+    assert sorted(runs["policies_after_check"]) == sorted(runs["policies_before_check"])  # no NetworkPolicy written
+    assert not [name for _ns, name in runs["policies_after_check"] if name.startswith("cloudforge-")]
 
 
 def test_check_mode_on_the_converged_cluster_reports_nothing(runs):
@@ -150,6 +189,10 @@ def _custom(api, group, version, plural, name, namespace=None):
     if namespace:
         return co.get_namespaced_custom_object(group, version, namespace, plural, name)
     return co.get_cluster_custom_object(group, version, plural, name)
+
+
+def _custom_list(api, group, version, plural):
+    return client.CustomObjectsApi(api).list_cluster_custom_object(group, version, plural)["items"]
 
 
 def test_non_helm_objects_are_accepted_by_the_apiserver_with_upstream_crds(runs, api):
@@ -268,3 +311,66 @@ def test_openbao_step_configures_the_production_like_server(runs, openbao_prod):
     assert role["bound_service_account_names"] == ["external-secrets"]
     assert "platform-eso" in role["token_policies"]
     assert openbao_prod["root_token"] not in runs["first"].output
+
+
+def _platform_namespaces(api):
+    """Every namespace the layer created (it labels each one app.kubernetes.io/part-of=cloudforge)."""
+    core = client.CoreV1Api(api)
+    return sorted(
+        n.metadata.name for n in core.list_namespace(label_selector="app.kubernetes.io/part-of=cloudforge").items
+    )
+
+
+def test_every_external_secret_of_the_layer_finds_its_key_in_openbao(runs, api, openbao_prod):
+    """Every remoteRef the roles rendered exists in OpenBao after the layer ran, and no value was ever printed."""
+    namespaces = set(_platform_namespaces(api))
+    secrets = _custom_list(api, "external-secrets.io", "v1", "externalsecrets")
+    refs = [
+        (es["metadata"]["namespace"], es["metadata"]["name"], item["remoteRef"]["key"], item["remoteRef"]["property"])
+        for es in secrets
+        if es["metadata"]["namespace"] in namespaces
+        for item in es["spec"]["data"]
+    ]
+    assert len({(ns, name) for ns, name, _k, _p in refs}) == 5  # keycloak, apisix, minio, grafana, opensearch
+    stored = _platform_kv(openbao_prod)
+    missing = [r for r in refs if r[3] not in stored.get(r[2], (0, {}))[1]]
+    assert missing == [], f"ExternalSecrets whose key/property is not in OpenBao platform/: {missing}"
+    values = [stored[key][1][prop] for _ns, _name, key, prop in refs]
+    assert all(len(v) >= 12 for v in values)
+    for run in (runs["check"], runs["first"], runs["second"], runs["converged_check"]):
+        assert not [v for v in values if v in run.output]
+    # Generated once: the second run and the converged check did not write new versions.
+    assert {k: v[0] for k, v in stored.items() if k in {r[2] for r in refs}} == {r[2]: 1 for r in refs}
+
+
+def test_every_platform_namespace_denies_ingress_by_default(runs, api):
+    namespaces = _platform_namespaces(api)
+    releases = {
+        VERSIONS["charts"][key]["namespace"]
+        for key in VERSIONS["charts"]
+        if VERSIONS["charts"][key].get("layer") == "platform"
+    }
+    assert set(namespaces) >= {
+        "cert-manager",
+        "openbao",
+        "keycloak",
+        "apisix",
+        "monitoring",
+        "logging",
+        "cloudforge-postgres",
+    }
+    net = client.NetworkingV1Api(api)
+    for namespace in namespaces:
+        deny = net.read_namespaced_network_policy("cloudforge-default-deny-ingress", namespace)
+        assert deny.spec.pod_selector.match_labels is None and deny.spec.pod_selector.match_expressions is None
+        assert deny.spec.policy_types == ["Ingress"] and not deny.spec.ingress, namespace
+        same = net.read_namespaced_network_policy("cloudforge-allow-same-namespace", namespace)
+        assert same.spec.ingress[0]._from[0].pod_selector is not None
+    assert set(namespaces) - {"cloudforge-postgres"} <= releases
+    # Admission webhooks stay reachable from the API server (Cilium entity), the gateway's services from APISIX.
+    for namespace in ("cert-manager", "external-secrets", "cnpg-system", "kserve", "opa"):
+        webhook = _custom(api, "cilium.io", "v2", "ciliumnetworkpolicies", "cloudforge-allow-from-apiserver", namespace)
+        assert webhook["spec"]["ingress"] == [{"fromEntities": ["kube-apiserver"]}]
+    gateway = net.read_namespaced_network_policy("cloudforge-allow-from-apisix", "keycloak")
+    assert gateway.spec.ingress[0]._from[0].namespace_selector.match_labels == {"kubernetes.io/metadata.name": "apisix"}
+    assert [p.port for p in gateway.spec.ingress[0].ports] == [8080]
