@@ -21,7 +21,7 @@ setup: ## Create the virtualenv, install pinned dependencies, link the collectio
 site: setup ## Set up, then run the main job: ansible-playbook site.yml on $(INVENTORY)
 	ansible-playbook -i $(INVENTORY) site.yml
 
-test: setup ## Everything CI runs: static gates, sanity, unit, build-install, integration on the testbed
+test: setup ## Everything CI runs: static gates, sanity, unit, build-install, integration on the testbed, hosts layer on a VM
 	@hack/test.sh
 
 lint: setup ## yamllint, ruff, ruff format --check, ansible-lint (production profile)
@@ -40,7 +40,7 @@ docs: setup ## Regenerate docs/variables.md from the roles' argument specs
 	python hack/gen_variables_doc.py
 
 molecule: setup ## Hosts layer on a real qemu VM: molecule create/converge/idempotence/check/verify/reset (~see docs/testing.md)
-	$(PYTEST) -s tests/hosts_vm
+	CLOUDFORGE_HOSTVM_SCOPE=full $(PYTEST) -s tests/hosts_vm
 
 integration: testbed-up ## Integration tests against the real-server testbed
 	$(PYTEST) tests/integration
