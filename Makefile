@@ -10,7 +10,7 @@ INVENTORY ?= inventories/local/hosts.yml
 PYTEST ?= $(VENV)/bin/pytest
 
 .PHONY: help setup site test lint sanity unit integration build-check docs \
-        testbed-build testbed-up testbed-down testbed-status demo clean molecule
+        testbed-build testbed-up testbed-down testbed-status demo clean molecule molecule-multi
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -21,7 +21,7 @@ setup: ## Create the virtualenv, install pinned dependencies, link the collectio
 site: setup ## Set up, then run the main job: ansible-playbook site.yml on $(INVENTORY)
 	ansible-playbook -i $(INVENTORY) site.yml
 
-test: setup ## Everything CI runs: static gates, sanity, unit, build-install, integration on the testbed
+test: setup ## Everything CI runs: static gates, sanity, unit, build-install, integration on the testbed, hosts layer on a VM
 	@hack/test.sh
 
 lint: setup ## yamllint, ruff, ruff format --check, ansible-lint (production profile)
@@ -40,7 +40,10 @@ docs: setup ## Regenerate docs/variables.md from the roles' argument specs
 	python hack/gen_variables_doc.py
 
 molecule: setup ## Hosts layer on a real qemu VM: molecule create/converge/idempotence/check/verify/reset (~see docs/testing.md)
-	$(PYTEST) -s tests/hosts_vm
+	CLOUDFORGE_HOSTVM_SCOPE=full $(PYTEST) -s tests/hosts_vm
+
+molecule-multi: setup ## 3 servers + 1 agent, four qemu VMs: token hand-over and one-at-a-time joins (heavy; docs/testing.md)
+	ANSIBLE_NOCOLOR=1 molecule test --scenario-name multi
 
 integration: testbed-up ## Integration tests against the real-server testbed
 	$(PYTEST) tests/integration
