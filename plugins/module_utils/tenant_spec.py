@@ -396,7 +396,9 @@ def _network(check, raw, cluster_cidrs, platform_services):
             out["allow_from_tenants"].append(name)
     for i, svc in enumerate(check.sequence(raw.get("platform_services"), "network.platform_services")):
         if svc in RETIRED_PLATFORM_SERVICES and svc not in platform_services:
-            check.error(f"network.platform_services[{i}]", f"{svc!r} is no platform service", RETIRED_PLATFORM_SERVICES[svc])
+            check.error(
+                f"network.platform_services[{i}]", f"{svc!r} is no platform service", RETIRED_PLATFORM_SERVICES[svc]
+            )
         elif svc not in platform_services:
             check.error(
                 f"network.platform_services[{i}]",
@@ -793,7 +795,9 @@ def _service_override_problems(name, override):
             and 1 <= port[1] <= 65535
         )
     if not valid:
-        problems.append(f"{where}.ports: give a list of [protocol, port], protocol one of {', '.join(NETWORK_PROTOCOLS)}")
+        problems.append(
+            f"{where}.ports: give a list of [protocol, port], protocol one of {', '.join(NETWORK_PROTOCOLS)}"
+        )
     return problems
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from testbed import platform_standin
 
 from ansible_collections.cloudforge.platform.plugins.filter.tenant_k8s_objects import tenant_k8s_objects
 from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_render, tenant_spec, versions
-from testbed import platform_standin
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("CLOUDFORGE_SHARED", ROOT.parent / "shared"))
@@ -86,8 +86,12 @@ def test_tenant_policies_name_only_namespaces_the_platform_layer_installs_into()
     assert ("tenant-allow-from-gateway", CHARTS["apisix"]["namespace"]) in named
     not_yet = {CHARTS[tenant_spec.PLATFORM_SERVICES[name]["chart"]]["namespace"] for name in NOT_INSTALLED_YET}
     for policy, namespace in named:
-        assert namespace in pinned_namespaces, f"{policy} names namespace {namespace!r}, which no versions.yml chart has"
-        assert namespace in layer_namespaces | not_yet, f"{policy}: the platform layer installs nothing in {namespace!r}"
+        assert namespace in pinned_namespaces, (
+            f"{policy} names namespace {namespace!r}, which no versions.yml chart has"
+        )
+        assert namespace in layer_namespaces | not_yet, (
+            f"{policy}: the platform layer installs nothing in {namespace!r}"
+        )
 
 
 @pytest.mark.parametrize("name", sorted(set(tenant_spec.PLATFORM_SERVICES) - set(K3S_SERVICES)))
@@ -105,7 +109,9 @@ def test_each_service_is_a_chart_the_layer_installs_and_admits_tenants_on_its_po
     assert tenant_peers, f"{namespace}: the platform's NetworkPolicies admit no tenant pod (service {name!r})"
     wanted = {port for proto, port in tenant_spec.PLATFORM_SERVICES[name]["ports"] if proto == "TCP"}
     admitted = set().union(*[set(ports) if ports else wanted for ports in tenant_peers])
-    assert wanted <= admitted, f"{namespace}: tenants may send to {sorted(wanted)} but only {sorted(admitted)} is admitted"
+    assert wanted <= admitted, (
+        f"{namespace}: tenants may send to {sorted(wanted)} but only {sorted(admitted)} is admitted"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(set(tenant_spec.PLATFORM_SERVICES) - set(K3S_SERVICES) - {"scylla"}))
@@ -133,7 +139,7 @@ def test_openbao_namespace_of_the_snapshot_role_and_the_test_bed_is_the_platform
     assert roles["auth/kubernetes/role/external-secrets"]["bound_service_account_namespaces"] == [
         CHARTS["external-secrets"]["namespace"]
     ]
-    assert platform_standin.NAMESPACE == openbao
+    assert openbao == platform_standin.NAMESPACE
 
 
 def test_filter_renders_the_versions_yml_namespaces_and_a_changed_pin_moves_them():
@@ -141,16 +147,22 @@ def test_filter_renders_the_versions_yml_namespaces_and_a_changed_pin_moves_them
     default = dict(_namespaces_named(tenant_k8s_objects(spec)))
     assert default["tenant-allow-from-gateway"] == CHARTS["apisix"]["namespace"]
     moved = dict(CHARTS, apisix=dict(CHARTS["apisix"], namespace="edge"))
-    assert dict(_namespaces_named(tenant_k8s_objects(spec, platform_charts=moved)))["tenant-allow-from-gateway"] == "edge"
+    assert (
+        dict(_namespaces_named(tenant_k8s_objects(spec, platform_charts=moved)))["tenant-allow-from-gateway"] == "edge"
+    )
 
 
 def test_override_and_missing_chart_fail_naming_the_field():
-    services = tenant_spec.resolve_platform_services(CHARTS, {"minio": {"namespace": "s3"}, "nats": {"ports": [["TCP", 4223]]}})
+    services = tenant_spec.resolve_platform_services(
+        CHARTS, {"minio": {"namespace": "s3"}, "nats": {"ports": [["TCP", 4223]]}}
+    )
     assert services["minio"] == {"namespace": "s3", "pods": {"app": "minio"}, "ports": [["TCP", 9000]]}
     assert services["nats"]["namespace"] == CHARTS["nats"]["namespace"] and services["nats"]["ports"] == [["TCP", 4223]]
     with pytest.raises(ValueError, match=r"chart 'apisix' has no namespace in versions.yml"):
         tenant_spec.resolve_platform_services({k: v for k, v in CHARTS.items() if k != "apisix"})
-    with pytest.raises(ValueError, match=r"platform_services.minoi: unknown platform service. Fix: did you mean 'minio'"):
+    with pytest.raises(
+        ValueError, match=r"platform_services.minoi: unknown platform service. Fix: did you mean 'minio'"
+    ):
         tenant_spec.resolve_platform_services(CHARTS, {"minoi": {"namespace": "s3"}})
     with pytest.raises(ValueError, match=r"platform_services.nats.ports"):
         tenant_spec.resolve_platform_services(CHARTS, {"nats": {"ports": [["TCP", "4222"]]}})

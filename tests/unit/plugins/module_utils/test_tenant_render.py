@@ -5,7 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_nats, tenant_render, tenant_spec, versions
+from ansible_collections.cloudforge.platform.plugins.module_utils import (
+    tenant_nats,
+    tenant_render,
+    tenant_spec,
+    versions,
+)
 
 CHARTS = versions.load_file(str(Path(__file__).resolve().parents[4] / "versions.yml"))["charts"]
 SERVICES = tenant_spec.resolve_platform_services(CHARTS)
