@@ -2,18 +2,39 @@
 # Apache License 2.0 (see LICENSE)
 # Documentation: plugins/filter/tenant_k8s_objects.yml (sidecar)
 
+import os
+
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_render
+from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_render, tenant_spec, versions
+
+# plugins/filter/tenant_k8s_objects.py -> collection root (as the versions lookup finds versions.yml)
+VERSIONS_FILE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "versions.yml"
+)
 
 
-def tenant_k8s_objects(spec, openbao_address=None, group_prefix=""):
+def _charts():
+    path = os.environ.get("CLOUDFORGE_VERSIONS_FILE") or VERSIONS_FILE
+    try:
+        return versions.load_file(path)["charts"]
+    except versions.VersionsError as exc:
+        raise AnsibleFilterError(f"tenant_k8s_objects: {exc}") from exc
+
+
+def tenant_k8s_objects(spec, openbao_address=None, group_prefix="", platform_charts=None):
     """Every Kubernetes object of a tenant (what cloudforge.platform.tenant_kubernetes applies), namespace first."""
     if not isinstance(spec, dict) or "names" not in spec:
         raise AnsibleFilterError(
             "tenant_k8s_objects: expects a normalised tenant spec (from cloudforge.platform.tenant_validate)"
         )
-    return tenant_render.render(spec, {"openbao_address": openbao_address, "group_prefix": group_prefix})
+    try:
+        services = tenant_spec.resolve_platform_services(platform_charts if platform_charts else _charts())
+    except ValueError as exc:
+        raise AnsibleFilterError(f"tenant_k8s_objects: {exc}") from exc
+    return tenant_render.render(
+        spec, {"openbao_address": openbao_address, "group_prefix": group_prefix, "platform_services": services}
+    )
 
 
 class FilterModule:

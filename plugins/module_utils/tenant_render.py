@@ -211,8 +211,9 @@ def _ns_selector(name):
     return {"matchLabels": {"kubernetes.io/metadata.name": name}}
 
 
-def network_policies(spec, platform_services=None):
-    services = platform_services or tenant_spec.PLATFORM_SERVICES
+def network_policies(spec, platform_services):
+    """The tenant's NetworkPolicies; ``platform_services`` from tenant_spec.resolve_platform_services() (versions.yml)."""
+    services = platform_services
     label = spec["names"]["label"]
     net = spec["network"]
     out = [
@@ -459,7 +460,12 @@ def render(spec, options=None):
     objs = [namespace(spec), resource_quota(spec), limit_range(spec)]
     objs += service_accounts(spec)
     objs += rbac(spec, options.get("group_prefix") or "")
-    objs += network_policies(spec, options.get("platform_services"))
+    if not options.get("platform_services"):
+        raise ValueError(
+            "render: options['platform_services'] is required, from "
+            "tenant_spec.resolve_platform_services(<versions.yml charts>)"
+        )
+    objs += network_policies(spec, options["platform_services"])
     objs += cilium_policies(spec)
     if options.get("openbao_address"):
         objs += secret_sync(spec, options["openbao_address"], options.get("kubernetes_auth_mount") or "kubernetes")

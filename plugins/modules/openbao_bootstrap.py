@@ -74,7 +74,7 @@ seealso:
 EXAMPLES = r"""
 - name: Initialise and unseal OpenBao; the recovery material goes to a 0600 file on the controller
   cloudforge.platform.openbao_bootstrap:
-    url: https://openbao.cf-security.svc:8200
+    url: https://openbao.openbao.svc:8200
     ca_cert: /etc/cloudforge/ca.crt
     secret_store:
       type: file

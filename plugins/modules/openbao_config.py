@@ -80,7 +80,7 @@ seealso:
 EXAMPLES = r"""
 - name: Platform configuration of OpenBao
   cloudforge.platform.openbao_config:
-    url: https://openbao.cf-security.svc:8200
+    url: https://openbao.openbao.svc:8200
     token: "{{ openbao_admin_token }}"
     audit_devices:
       - {path: file, type: file, options: {file_path: /openbao/audit/audit.log}}

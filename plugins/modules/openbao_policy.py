@@ -70,7 +70,7 @@ seealso:
 EXAMPLES = r"""
 - name: A read-only policy from structured rules
   cloudforge.platform.openbao_policy:
-    url: https://openbao.cf-security.svc:8200
+    url: https://openbao.openbao.svc:8200
     token: "{{ openbao_admin_token }}"
     name: ci-read
     policy:
@@ -80,7 +80,7 @@ EXAMPLES = r"""
 
 - name: A tenant policy from HCL, refused if it reaches outside tenants/acme/
   cloudforge.platform.openbao_policy:
-    url: https://openbao.cf-security.svc:8200
+    url: https://openbao.openbao.svc:8200
     token: "{{ openbao_admin_token }}"
     name: tenant-acme-extra
     tenant: acme
@@ -91,7 +91,7 @@ EXAMPLES = r"""
 
 - name: Remove two policies in one call
   cloudforge.platform.openbao_policy:
-    url: https://openbao.cf-security.svc:8200
+    url: https://openbao.openbao.svc:8200
     token: "{{ openbao_admin_token }}"
     policies:
       old-a: ""

@@ -86,11 +86,11 @@ seealso:
 EXAMPLES = r"""
 - name: Snapshot OpenBao into the backup directory and the backups bucket
   cloudforge.platform.openbao_snapshot:
-    url: https://openbao.cf-security.svc:8200
+    url: https://openbao.openbao.svc:8200
     token: "{{ openbao_admin_token }}"
     path: /var/backups/cloudforge/openbao-20260101T0000.snap
     s3:
-      endpoint_url: https://minio.cf-storage.svc:9000
+      endpoint_url: http://minio.minio.svc:9000
       access_key: "{{ backup_access_key }}"
       secret_key: "{{ backup_secret_key }}"
       bucket: platform-backups
@@ -98,7 +98,7 @@ EXAMPLES = r"""
 
 - name: Restore it
   cloudforge.platform.openbao_snapshot:
-    url: https://openbao.cf-security.svc:8200
+    url: https://openbao.openbao.svc:8200
     token: "{{ openbao_admin_token }}"
     path: /var/backups/cloudforge/openbao-20260101T0000.snap
     state: restored

@@ -73,10 +73,19 @@ options:
       - Path of OpenBao's Kubernetes auth method, for the SecretStore.
     type: str
     default: kubernetes
+  platform_charts:
+    description:
+      - The C(charts) mapping of the collection's C(versions.yml), as the P(cloudforge.platform.versions#lookup) lookup
+        returns it. Each platform service a tenant may reach (gateway, OpenBao, Keycloak, MinIO, NATS, Scylla,
+        observability) runs in the namespace C(versions.yml) gives its chart, where the platform layer installs it;
+        the tenants' NetworkPolicies name those namespaces.
+      - Required with O(state=present).
+    type: dict
   platform_services:
     description:
-      - Override where the platform services a tenant may reach run, by name (see C(docs/tenants.md) for the defaults).
-      - Each value has C(namespace), C(pods) (label mapping, may be empty) and C(ports) (list of C([protocol, port])).
+      - Operator override of where platform services run, by service name (see C(docs/tenants.md) for the defaults).
+      - Each value may set C(namespace) (or C(chart), a chart key of O(platform_charts)), C(pods) (label mapping, may be
+        empty) and C(ports) (list of C([protocol, port])); fields not given keep their defaults.
     type: dict
   postgres_image:
     description:
@@ -106,7 +115,8 @@ EXAMPLES = r"""
   cloudforge.platform.tenant_kubernetes:
     kubeconfig: "{{ cloudforge_kubeconfig }}"
     tenants: "{{ tenants }}"
-    openbao_address: https://openbao.cf-security.svc:8200
+    platform_charts: "{{ lookup('cloudforge.platform.versions', 'charts') }}"
+    openbao_address: https://openbao.openbao.svc:8200
     group_prefix: "oidc:"
 
 - name: Revoke acme's access, keep its namespace, volumes and databases
@@ -159,6 +169,7 @@ def main():
         group_prefix=dict(type="str", default=""),
         openbao_address=dict(type="str"),
         kubernetes_auth_mount=dict(type="str", default="kubernetes"),
+        platform_charts=dict(type="dict"),
         platform_services=dict(type="dict"),
         postgres_image=dict(type="str"),
         storage_class=dict(type="str"),
@@ -170,7 +181,18 @@ def main():
     params = module.params
     tenant_plan.require_normalised(module)
     options = dict(params)
-    options["platform_services"] = dict(tenant_spec.PLATFORM_SERVICES, **(params["platform_services"] or {}))
+    if params["state"] == "present":
+        if not params["platform_charts"]:
+            module.fail_json(
+                msg="platform_charts: required with state=present, so the network policies name the namespaces the "
+                "platform services run in. Fix: platform_charts: \"{{ lookup('cloudforge.platform.versions', 'charts') }}\""
+            )
+        try:
+            options["platform_services"] = tenant_spec.resolve_platform_services(
+                params["platform_charts"], params["platform_services"]
+            )
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
     try:
         kube = tenant_kube.Kube.from_params(params)
         results = tenant_kube.reconcile(kube, params["tenants"], options, module.check_mode)

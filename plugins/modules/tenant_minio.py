@@ -91,7 +91,7 @@ kept:
   returned: always
   type: list
   elements: dict
-  sample: [{"backend": "minio", "what": "bucket acme-models", "where": "https://minio.cf-storage.svc:9000"}]
+  sample: [{"backend": "minio", "what": "bucket acme-models", "where": "http://minio.minio.svc:9000"}]
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import hvac
 import pytest
+import yaml
 from kubernetes import client, config
-from tenant_support import inventory_path, run_playbook
+from tenant_support import ROOT, inventory_path, run_playbook
 from testbed import platform_standin, platform_vars
 from testbed.components.openbao import ProdServer
 from testbed.pki import CA
@@ -56,7 +57,7 @@ def prod_vars(openbao_prod, kube_auth, keycloak, tmp_path_factory):
     }
 
 
-def _login_as_service_account(kube, openbao_prod, namespace, name):
+def _login_as_service_account(kube, openbao_prod, namespace, name, role="external-secrets"):
     api = config.new_client_from_config(kube["kubeconfig"])
     core = client.CoreV1Api(api)
     for create in (
@@ -70,7 +71,7 @@ def _login_as_service_account(kube, openbao_prod, namespace, name):
                 raise
     jwt = core.create_namespaced_service_account_token(name, namespace, {"spec": {"audiences": []}}).status.token
     bao = hvac.Client(url=openbao_prod["addr"], verify=openbao_prod["ca_cert"])
-    bao.auth.kubernetes.login(role="external-secrets", jwt=jwt, mount_point="kubernetes")
+    bao.auth.kubernetes.login(role=role, jwt=jwt, mount_point="kubernetes")
     return bao
 
 
@@ -97,6 +98,14 @@ def test_prod_server_configured_idempotent_check_mode_and_real_login(tmp_path, k
     ]["data"] == {"v": "1"}
     with pytest.raises(hvac.exceptions.Forbidden):
         eso.secrets.kv.v2.create_or_update_secret("sentinel", {"v": "2"}, mount_point="platform")
+
+    # The snapshot role is bound in the namespace the platform layer installs OpenBao into (versions.yml), and only
+    # there: the same ServiceAccount name elsewhere (the old cf-security) is refused.
+    openbao_ns = yaml.safe_load((ROOT / "versions.yml").read_text())["charts"]["openbao"]["namespace"]
+    snap = _login_as_service_account(kube, openbao_prod, openbao_ns, "openbao-snapshot", role="openbao-snapshot")
+    assert "platform-snapshot" in snap.lookup_token()["data"]["policies"]
+    with pytest.raises((hvac.exceptions.Forbidden, hvac.exceptions.InvalidRequest)):
+        _login_as_service_account(kube, openbao_prod, "cf-security", "openbao-snapshot", role="openbao-snapshot")
 
     # Drift: someone deletes a policy. --check --diff reports it and writes nothing.
     root.sys.delete_policy("platform-eso")

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import hvac
 import pytest
+import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
-from tenant_support import PLAYBOOKS, inventory_path, run_playbook, write_specs
+from tenant_support import PLAYBOOKS, ROOT, inventory_path, run_playbook, write_specs
 from testbed import kubeaccess, pki, platform_standin
 
 RUN = uuid.uuid4().hex[:5]
+CHARTS = yaml.safe_load((ROOT / "versions.yml").read_text())["charts"]
 A, B, C = f"acme-{RUN}", f"globex-{RUN}", f"initech-{RUN}"
 NS_A, NS_B, NS_C = f"tenant-{A}", f"tenant-{B}", f"tenant-{C}"
 RESTRICTED = {
@@ -218,6 +220,19 @@ def test_namespace_quota_and_policies_are_as_specified(runs, admin):
     assert "tenant-allow-to-tenants" in {
         p.metadata.name for p in client.NetworkingV1Api(admin).list_namespaced_network_policy(NS_B).items
     }
+    # The platform services are where the platform layer installs their charts (versions.yml), and the test bed's
+    # OpenBao reviewer lives in that same namespace; the applied policies name exactly those namespaces.
+    net = client.NetworkingV1Api(admin)
+    egress = net.read_namespaced_network_policy("tenant-allow-platform", NS_A).spec.egress
+    named = [rule.to[0].namespace_selector.match_labels["kubernetes.io/metadata.name"] for rule in egress]
+    assert named == ["kube-system", CHARTS["apisix"]["namespace"], CHARTS["openbao"]["namespace"]]
+    assert [rule.to[0].pod_selector.match_labels for rule in egress][1:] == [
+        {"app.kubernetes.io/name": "apisix"},
+        {"app.kubernetes.io/name": "openbao"},
+    ]
+    core.read_namespaced_service_account(platform_standin.REVIEWER, CHARTS["openbao"]["namespace"])
+    gateway = net.read_namespaced_network_policy("tenant-allow-from-gateway", NS_A).spec.ingress[0]._from[0]
+    assert gateway.namespace_selector.match_labels == {"kubernetes.io/metadata.name": CHARTS["apisix"]["namespace"]}
     crs = client.CustomObjectsApi(admin)
     assert crs.get_namespaced_custom_object("cilium.io", "v2", NS_A, "ciliumnetworkpolicies", "tenant-egress-cidrs")
     db = crs.get_namespaced_custom_object("postgresql.cnpg.io", "v1", NS_A, "databases", f"{A}-pg-app")
@@ -225,6 +240,19 @@ def test_namespace_quota_and_policies_are_as_specified(runs, admin):
     consumer = crs.get_namespaced_custom_object("apisix.apache.org", "v2", NS_A, "apisixconsumers", NS_A)
     limits = {p["name"]: p["config"] for p in consumer["spec"]["plugins"]}
     assert limits["limit-count"]["count"] == 120 and limits["ai-rate-limiting"]["limit"] == 20000
+
+
+def test_bad_platform_services_override_stops_the_run_before_any_write(runs, pb, admin, specs_dir):
+    fresh = {"name": f"echo-{RUN}", "owners": [f"echo-{RUN}-admins"]}
+    directory = write_specs(specs_dir.parent / "override", [ACME, GLOBEX, fresh])
+    extra = {
+        "cloudforge_tenants_dir": str(directory),
+        "cloudforge_tenant_platform_services": {"minio": {"namespace": "S3"}},
+    }
+    run = pb("tenant", extra)
+    assert run.rc != 0
+    assert "platform_services.minio.namespace: 'S3' is not a DNS-1123 label" in run.failure()
+    assert _status(lambda: client.CoreV1Api(admin).read_namespace(f"tenant-echo-{RUN}")) == 404
 
 
 def test_invalid_spec_stops_the_run_before_any_write(runs, pb, admin, bao, specs_dir):

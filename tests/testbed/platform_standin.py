@@ -5,6 +5,9 @@ The tenancy modules build on a platform that already has: OpenBao's Kubernetes a
 method trusting the Keycloak realm, and the `cloudforge` realm itself. Until the platform
 roles exist, this stand-in sets exactly that up, idempotently. Its OpenBao part is the platform's own
 code: the desired state goes through plugins/module_utils/openbao_config.py, as the openbao_config role does.
+The reviewer is what the pinned openbao chart creates for the server (`server.authDelegator`): ServiceAccount
+`openbao` in the namespace versions.yml gives the openbao chart (where the platform layer installs it), bound to
+`system:auth-delegator` by ClusterRoleBinding `openbao-server-binding`.
 """
 
 import json
@@ -15,15 +18,17 @@ import requests
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+ROOT = Path(__file__).resolve().parents[2]
 try:
-    from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, openbao_config
+    from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, openbao_config, versions
 except ImportError:  # run as `PYTHONPATH=tests python -m testbed.platform_standin`: use the linked collection
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".build" / "collections"))
-    from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, openbao_config
+    sys.path.insert(0, str(ROOT / ".build" / "collections"))
+    from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, openbao_config, versions
 
 REALM = "cloudforge"
-NAMESPACE = "cf-security"
-REVIEWER = "openbao-auth"
+NAMESPACE = versions.load_file(str(ROOT / "versions.yml"))["charts"]["openbao"]["namespace"]
+REVIEWER = "openbao"
+REVIEWER_BINDING = "openbao-server-binding"
 
 
 def _ignore_conflict(create) -> None:
@@ -47,7 +52,7 @@ def _kubernetes(kube: dict) -> str:
     _ignore_conflict(
         lambda: rbac.create_cluster_role_binding(
             {
-                "metadata": {"name": "openbao-auth-delegator"},
+                "metadata": {"name": REVIEWER_BINDING},
                 "roleRef": {
                     "apiGroup": "rbac.authorization.k8s.io",
                     "kind": "ClusterRole",

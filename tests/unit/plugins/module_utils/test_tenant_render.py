@@ -1,9 +1,19 @@
 """What a tenant gets on Kubernetes and NATS, rendered from its spec (pure functions; the servers are tested in
 tests/integration/test_tenant_provisioning.py)."""
 
+from pathlib import Path
+
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_nats, tenant_render, tenant_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils import (
+    tenant_nats,
+    tenant_render,
+    tenant_spec,
+    versions,
+)
+
+CHARTS = versions.load_file(str(Path(__file__).resolve().parents[4] / "versions.yml"))["charts"]
+SERVICES = tenant_spec.resolve_platform_services(CHARTS)
 
 
 @pytest.fixture
@@ -36,7 +46,7 @@ def _by_key(objs):
 
 
 def test_every_object_is_labelled_and_in_the_tenant_namespace(specs):
-    objs = tenant_render.render(specs["acme"], {"openbao_address": "https://bao:8200"})
+    objs = tenant_render.render(specs["acme"], {"openbao_address": "https://bao:8200", "platform_services": SERVICES})
     assert objs[0]["kind"] == "Namespace"
     for obj in objs:
         assert obj["metadata"]["labels"]["cloudforge.io/tenant"] == "acme"
@@ -54,8 +64,8 @@ def test_mig_quota_only_on_the_granted_profile(specs):
 
 
 def test_network_policies_default_deny_and_mirrored_tenant_allowances(specs):
-    acme = _by_key(tenant_render.network_policies(specs["acme"]))
-    globex = _by_key(tenant_render.network_policies(specs["globex"]))
+    acme = _by_key(tenant_render.network_policies(specs["acme"], SERVICES))
+    globex = _by_key(tenant_render.network_policies(specs["globex"], SERVICES))
     deny = acme["NetworkPolicy/tenant-default-deny"]["spec"]
     assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     allow_from = acme["NetworkPolicy/tenant-allow-from-tenants"]["spec"]["ingress"][0]["from"][0]["namespaceSelector"]
@@ -66,8 +76,14 @@ def test_network_policies_default_deny_and_mirrored_tenant_allowances(specs):
     platform = acme["NetworkPolicy/tenant-allow-platform"]["spec"]["egress"]
     assert [p["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in platform] == [
         "kube-system",
-        "cf-gateway",
+        "apisix",
     ]
+    gateway = acme["NetworkPolicy/tenant-allow-from-gateway"]["spec"]["ingress"][0]["from"][0]
+    assert gateway == {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "apisix"}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "apisix"}},
+    }
+    assert "NetworkPolicy/tenant-allow-from-gateway" not in globex
     cnp = tenant_render.cilium_policies(specs["acme"])[0]
     assert cnp["spec"]["egress"] == [{"toCIDRSet": [{"cidr": "203.0.113.0/24"}]}]
     assert tenant_render.cilium_policies(specs["globex"]) == []
