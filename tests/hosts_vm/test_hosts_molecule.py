@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hostvm import vm
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "molecule" / "default"
@@ -68,29 +69,8 @@ def _molecule(step, timings, *extra):
 
 
 def _vm_ssh(info, command):
-    result = subprocess.run(
-        [
-            "ssh",
-            "-i",
-            info["key"],
-            "-p",
-            str(info["port"]),
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
-            "-o",
-            "BatchMode=yes",
-            "root@127.0.0.1",
-            command,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    result = vm.ssh(info["port"], command, timeout=120)
+    assert result.returncode == 0, result.stderr
     return result.stdout
 
 

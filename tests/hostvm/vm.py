@@ -172,7 +172,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _ssh(port: int, command: str, timeout: int = 20) -> subprocess.CompletedProcess:
+def ssh(port: int, command: str, timeout: int = 20) -> subprocess.CompletedProcess:
+    """Run ``command`` as root on the VM whose sshd is forwarded to ``port``."""
     return subprocess.run(
         [
             "ssh",
@@ -255,7 +256,7 @@ def up(name: str, log=print) -> dict:
         if proc.poll() is not None:
             raise HostVMError(f"qemu for {name} exited ({proc.returncode}); see {state / 'console.log'}")
         try:
-            result = _ssh(port, "systemctl is-system-running --wait", timeout=60)
+            result = ssh(port, "systemctl is-system-running --wait", timeout=60)
         except subprocess.TimeoutExpired:
             continue
         if result.stdout.strip() in ("running", "degraded"):

@@ -5,7 +5,9 @@ otherwise it is started here and stopped at the end of the session (logs stay in
 A component that cannot be built or started is an error, never a skip.
 """
 
+import hvac
 import pytest
+from kubernetes import config
 from testbed import stack
 
 
@@ -61,3 +63,15 @@ def postgres(testbed):
 @pytest.fixture(scope="session")
 def opa(testbed):
     return _component(testbed, "opa")
+
+
+@pytest.fixture(scope="module")
+def admin(kube):
+    """A Kubernetes API client with the test bed's cluster-admin credentials."""
+    return config.new_client_from_config(kube["kubeconfig"])
+
+
+@pytest.fixture(scope="module")
+def bao(openbao_dev):
+    """An OpenBao client on the dev server with its root token."""
+    return hvac.Client(url=openbao_dev["addr"], token=openbao_dev["root_token"], verify=openbao_dev["ca_cert"])

@@ -12,7 +12,7 @@ import uuid
 
 import hvac
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 from minio import Minio
 from tenant_support import PLAYBOOKS, inventory_path, run_playbook, write_specs
@@ -82,16 +82,6 @@ def _write_model(directory, files):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return directory
-
-
-@pytest.fixture(scope="module")
-def admin(kube):
-    return config.new_client_from_config(kube["kubeconfig"])
-
-
-@pytest.fixture(scope="module")
-def bao(openbao_dev):
-    return hvac.Client(url=openbao_dev["addr"], token=openbao_dev["root_token"], verify=openbao_dev["ca_cert"])
 
 
 @pytest.fixture(scope="module")

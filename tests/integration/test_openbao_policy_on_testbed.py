@@ -22,11 +22,6 @@ SAME_STRUCTURED = {
 }
 
 
-@pytest.fixture(scope="module")
-def bao(openbao_dev):
-    return hvac.Client(url=openbao_dev["addr"], token=openbao_dev["root_token"], verify=openbao_dev["ca_cert"])
-
-
 @pytest.fixture
 def conn(openbao_dev):
     return {"url": openbao_dev["addr"], "token": openbao_dev["root_token"], "ca_cert": openbao_dev["ca_cert"]}

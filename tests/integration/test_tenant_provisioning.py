@@ -101,16 +101,6 @@ def keycloak_admin(keycloak):
 
 
 @pytest.fixture(scope="module")
-def admin(kube):
-    return config.new_client_from_config(kube["kubeconfig"])
-
-
-@pytest.fixture(scope="module")
-def bao(openbao_dev):
-    return hvac.Client(url=openbao_dev["addr"], token=openbao_dev["root_token"], verify=openbao_dev["ca_cert"])
-
-
-@pytest.fixture(scope="module")
 def openbao_platform(testbed, keycloak, keycloak_admin):
     """Kubernetes auth (TokenReview against the testbed apiserver) and JWT/OIDC auth trusting the Keycloak realm."""
     platform_standin.prepare(testbed)

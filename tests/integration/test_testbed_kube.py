@@ -29,11 +29,6 @@ def _pod(name, gpus=0, **container_overrides):
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {"containers": [container]}}
 
 
-@pytest.fixture(scope="module")
-def admin(kube):
-    return config.new_client_from_config(kube["kubeconfig"])
-
-
 @pytest.fixture
 def namespace(admin):
     name = f"t-{uuid.uuid4().hex[:8]}"
