@@ -20,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / ".build" / "collections"))
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import operator_inputs  # noqa: E402
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import operator_inputs  # noqa: E402
 
 SPECS = ROOT / "playbooks" / "argument_specs"
 TEMPLATES = ROOT / "playbooks" / "awx" / "job_templates.yml"

@@ -1,6 +1,6 @@
 """Generate the tables of docs/platform.md: services (versions.yml + docs/platform-services.yml) and
 network policies (each service role's `<role>_network_policy` declarations in roles/<role>/vars/main.yml, the
-same data the roles render their NetworkPolicies from, through module_utils/platform_network_policy.py).
+same data the roles render their NetworkPolicies from, through module_utils/platform/network_policy.py).
 
 Usage: python hack/gen_platform_doc.py [--check]
   --check  exit 1 when docs/platform.md's table differs from what would be generated
@@ -24,7 +24,7 @@ JINJA_VAR = re.compile(r"^\{\{\s*([a-z0-9_]+)\s*\}\}$")
 
 
 def _netpol_module():
-    path = ROOT / "plugins" / "module_utils" / "platform_network_policy.py"
+    path = ROOT / "plugins" / "module_utils" / "platform" / "network_policy.py"
     spec = importlib.util.spec_from_file_location("platform_network_policy", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

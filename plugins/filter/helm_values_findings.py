@@ -6,7 +6,7 @@ import os
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import helm_values
+from ansible_collections.cloudforge.platform.plugins.module_utils.platform import helm_values
 
 
 def helm_values_findings(values, chart, version=None, charts_root=None, allow=None, notes=True):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import operator_inputs
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import operator_inputs
 
 
 def input_errors(spec, values):

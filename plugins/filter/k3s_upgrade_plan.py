@@ -4,7 +4,8 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import k3s_upgrade, versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.hosts import k3s_upgrade
 
 
 def k3s_upgrade_plan(target, installed):

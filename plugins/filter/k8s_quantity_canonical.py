@@ -4,7 +4,7 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import k8s_quantity as quantity
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity
 
 
 def k8s_quantity_canonical(value):

@@ -4,7 +4,7 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
 
 
 def model_vllm_args(model):

@@ -4,7 +4,7 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_config
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import config as openbao_config
 
 
 def openbao_audit_hcl(devices):

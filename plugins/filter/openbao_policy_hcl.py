@@ -4,7 +4,7 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_policy
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
 
 
 def openbao_policy_hcl(policy):

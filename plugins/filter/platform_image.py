@@ -4,7 +4,7 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.platform_image import platform_image as _image
+from ansible_collections.cloudforge.platform.plugins.module_utils.platform.image import platform_image as _image
 
 
 def platform_image(image, mirror=""):

@@ -4,7 +4,9 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import platform_network_policy
+from ansible_collections.cloudforge.platform.plugins.module_utils.platform import (
+    network_policy as platform_network_policy,
+)
 
 
 def platform_network_policies(declaration, charts):

@@ -6,7 +6,9 @@ import os
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_render, tenant_spec, versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 # plugins/filter/tenant_k8s_objects.py -> collection root (as the versions lookup finds versions.yml)
 VERSIONS_FILE = os.path.join(

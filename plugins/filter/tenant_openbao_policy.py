@@ -4,7 +4,8 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_policy, tenant_render
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
 
 
 def tenant_openbao_policy(spec, hcl=False):

@@ -4,7 +4,8 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_render, tenant_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 
 def tenant_resource_quota(quotas):

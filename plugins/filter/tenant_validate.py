@@ -4,7 +4,7 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 
 def tenant_validate(specs, tenant=None, cluster_cidrs=None):

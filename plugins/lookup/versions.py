@@ -70,7 +70,7 @@ import os
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import versions
 
 # plugins/lookup/versions.py -> collection root
 DEFAULT_FILE = os.path.join(

@@ -86,7 +86,7 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import bundle_manifest
+from ansible_collections.cloudforge.platform.plugins.module_utils.airgap import manifest as bundle_manifest
 
 
 def main():

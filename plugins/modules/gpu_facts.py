@@ -262,7 +262,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import gpu_facts
+from ansible_collections.cloudforge.platform.plugins.module_utils.hosts import gpu_facts
 
 NVIDIA_SMI_DIRS = ["/usr/local/nvidia/bin", "/usr/bin"]
 

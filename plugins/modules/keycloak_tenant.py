@@ -105,8 +105,9 @@ kept:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_keycloak, tenant_plan
-from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as tenant_plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import keycloak as tenant_keycloak
 
 
 def main():

@@ -126,9 +126,11 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import model_artifact, openbao_client, tenant_minio
-from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_plan import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.model import artifact as model_artifact
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import minio as tenant_minio
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")

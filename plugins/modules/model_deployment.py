@@ -143,14 +143,12 @@ api_keys:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import (
-    model_kube,
-    model_render,
-    model_spec,
-    openbao_client,
-    tenant_kube,
-)
-from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.model import kubernetes as model_kube
+from ansible_collections.cloudforge.platform.plugins.module_utils.model import render as model_render
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import kubernetes as tenant_kube
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
 
 
 def main():

@@ -121,8 +121,10 @@ uploaded:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, openbao_snapshot, tenant_minio
-from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import snapshot as openbao_snapshot
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import minio as tenant_minio
 
 
 def _s3(module):

@@ -102,8 +102,9 @@ waited:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import release_ready, tenant_kube
-from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.platform import release_ready
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import kubernetes as tenant_kube
 
 
 def main():

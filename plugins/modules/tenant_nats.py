@@ -114,8 +114,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, tenant_nats, tenant_plan
-from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as tenant_plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import nats as tenant_nats
 
 
 def main():

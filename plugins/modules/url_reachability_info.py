@@ -128,7 +128,7 @@ all_reachable:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import reachability
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import reachability
 
 
 def main():

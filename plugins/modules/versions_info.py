@@ -151,7 +151,8 @@ bundle_check:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import bundle_verify, versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.airgap import verify as bundle_verify
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import versions
 
 
 def build_result(document, arches, layers, bundle_dir=None, allow_unpinned=False):

@@ -27,7 +27,8 @@ from minio.error import S3Error
 from tenant_support import inventory_path
 from testbed import model_standin, platform_standin
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import model_artifact, tenant_minio
+from ansible_collections.cloudforge.platform.plugins.module_utils.model import artifact as model_artifact
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import minio as tenant_minio
 
 RUN = uuid.uuid4().hex[:5]
 TENANT = f"awx-{RUN}"

@@ -18,7 +18,8 @@ from minio import Minio
 from tenant_support import PLAYBOOKS, inventory_path, run_playbook, write_specs
 from testbed import model_standin
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import model_artifact, tenant_minio
+from ansible_collections.cloudforge.platform.plugins.module_utils.model import artifact as model_artifact
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import minio as tenant_minio
 
 RUN = uuid.uuid4().hex[:5]
 T = f"mdl-{RUN}"

@@ -17,12 +17,10 @@ from kubernetes.client.rest import ApiException
 from tenant_support import PLAYBOOKS, inventory_path, run_playbook, write_specs
 from testbed import model_standin
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import (
-    model_kube,
-    model_spec,
-    tenant_kube,
-    tenant_spec,
-)
+from ansible_collections.cloudforge.platform.plugins.module_utils.model import kubernetes as model_kube
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import kubernetes as tenant_kube
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 T = f"uncounted-{uuid.uuid4().hex[:5]}"
 NS = f"tenant-{T}"

@@ -4,7 +4,7 @@ The tenancy modules build on a platform that already has: OpenBao's Kubernetes a
 (TokenReview against the apiserver through a reviewer ServiceAccount) and its JWT/OIDC auth
 method trusting the Keycloak realm, and the `cloudforge` realm itself. Until the platform
 roles exist, this stand-in sets exactly that up, idempotently. Its OpenBao part is the platform's own
-code: the desired state goes through plugins/module_utils/openbao_config.py, as the openbao_config role does.
+code: the desired state goes through plugins/module_utils/openbao/config.py, as the openbao_config role does.
 The reviewer is what the pinned openbao chart creates for the server (`server.authDelegator`): ServiceAccount
 `openbao` in the namespace versions.yml gives the openbao chart (where the platform layer installs it), bound to
 `system:auth-delegator` by ClusterRoleBinding `openbao-server-binding`.
@@ -20,10 +20,14 @@ from kubernetes.client.rest import ApiException
 
 ROOT = Path(__file__).resolve().parents[2]
 try:
-    from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, openbao_config, versions
+    from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import versions
+    from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
+    from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import config as openbao_config
 except ImportError:  # run as `PYTHONPATH=tests python -m testbed.platform_standin`: use the linked collection
     sys.path.insert(0, str(ROOT / ".build" / "collections"))
-    from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, openbao_config, versions
+    from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import versions
+    from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
+    from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import config as openbao_config
 
 REALM = "cloudforge"
 NAMESPACE = versions.load_file(str(ROOT / "versions.yml"))["charts"]["openbao"]["namespace"]

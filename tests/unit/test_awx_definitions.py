@@ -15,7 +15,8 @@ import pytest
 import yaml
 from jinja2 import Environment, meta
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import operator_inputs, tenant_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import operator_inputs
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOKS = ROOT / "playbooks"

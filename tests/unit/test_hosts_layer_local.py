@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import helm_values
+from ansible_collections.cloudforge.platform.plugins.module_utils.platform import helm_values
 
 ROOT = Path(__file__).resolve().parents[2]
 CHARTS = Path(os.environ.get("CLOUDFORGE_SHARED", ROOT.parent / "shared")) / "charts"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_config
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import config as openbao_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.platform_image import platform_image
+from ansible_collections.cloudforge.platform.plugins.module_utils.platform.image import platform_image
 
 
 def test_upstream_registry_is_kept():

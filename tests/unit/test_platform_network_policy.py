@@ -1,4 +1,4 @@
-"""module_utils/platform_network_policy.py (filter platform_network_policies): what a role's declaration becomes."""
+"""module_utils/platform/network_policy.py (filter platform_network_policies): what a role's declaration becomes."""
 
 import pytest
 from ansible.errors import AnsibleFilterError

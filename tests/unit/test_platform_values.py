@@ -3,7 +3,7 @@
 The platform roles' values are rendered by Ansible itself (tests/unit/playbooks/render_platform_values.yml
 includes each role's `values` entry point, which reads the same vars the release task uses) and
 checked against ../shared/charts/<chart>/<version>/ (values.yaml keys and values.schema.json) with
-module_utils/helm_values.py: a key the chart does not have, or a schema violation, fails.
+module_utils/platform/helm_values.py: a key the chart does not have, or a schema violation, fails.
 """
 
 import json
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import helm_values
+from ansible_collections.cloudforge.platform.plugins.module_utils.platform import helm_values
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("CLOUDFORGE_SHARED", ROOT.parent / "shared"))

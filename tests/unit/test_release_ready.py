@@ -1,8 +1,8 @@
-"""Rollout and condition readiness as the platform layer judges it (module_utils/release_ready.py)."""
+"""Rollout and condition readiness as the platform layer judges it (module_utils/platform/release_ready.py)."""
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import release_ready
+from ansible_collections.cloudforge.platform.plugins.module_utils.platform import release_ready
 
 
 def _deploy(want=1, generation=1, observed=1, **status):

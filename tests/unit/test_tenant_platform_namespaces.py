@@ -16,7 +16,9 @@ import yaml
 from testbed import platform_standin
 
 from ansible_collections.cloudforge.platform.plugins.filter.tenant_k8s_objects import tenant_k8s_objects
-from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_render, tenant_spec, versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("CLOUDFORGE_SHARED", ROOT.parent / "shared"))

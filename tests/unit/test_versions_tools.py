@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import versions
 
 ROOT = Path(__file__).resolve().parents[2]
 

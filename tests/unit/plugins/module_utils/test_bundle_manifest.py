@@ -1,4 +1,4 @@
-"""module_utils/bundle_manifest.py on real bundle directories of small files, with the real versions.yml."""
+"""module_utils/airgap/manifest.py on real bundle directories of small files, with the real versions.yml."""
 
 import hashlib
 import json
@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import bundle_manifest, bundle_verify, versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.airgap import manifest as bundle_manifest
+from ansible_collections.cloudforge.platform.plugins.module_utils.airgap import verify as bundle_verify
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import versions
 
 ROOT = Path(__file__).resolve().parents[4]
 

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import bundle_verify
+from ansible_collections.cloudforge.platform.plugins.module_utils.airgap import verify as bundle_verify
 
 
 def _sha(data):

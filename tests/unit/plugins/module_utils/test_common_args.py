@@ -7,7 +7,7 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import common_args
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import args as common_args
 
 FRAGMENTS = sorted(common_args.AUTH_ARGUMENT_SPECS)
 

@@ -9,7 +9,8 @@ import subprocess
 import pytest
 from unit.gpu_hosts import HOSTS_WITH_DRIVER, build_sysfs, fixture, host_sysfs, nvidia_smi_for, stand_in
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import gpu_facts, tenant_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.hosts import gpu_facts
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 H100_ADDRESSES = [
     "0000:18:00.0",

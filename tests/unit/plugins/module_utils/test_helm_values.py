@@ -14,7 +14,7 @@ from ansible_collections.cloudforge.platform.plugins.filter.helm_values_findings
     FilterModule,
     helm_values_findings,
 )
-from ansible_collections.cloudforge.platform.plugins.module_utils.helm_values import (
+from ansible_collections.cloudforge.platform.plugins.module_utils.platform.helm_values import (
     HelmValuesError,
     check_values,
     commented_keys,

@@ -6,12 +6,10 @@ import tarfile
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import (
-    model_artifact,
-    model_render,
-    model_spec,
-    tenant_spec,
-)
+from ansible_collections.cloudforge.platform.plugins.module_utils.model import artifact as model_artifact
+from ansible_collections.cloudforge.platform.plugins.module_utils.model import render as model_render
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 TENANT = {
     "name": "acme",

@@ -1,11 +1,11 @@
-"""module_utils/openbao_bootstrap.py: the file store keeps recovery material private and never clobbers it."""
+"""module_utils/openbao/bootstrap.py: the file store keeps recovery material private and never clobbers it."""
 
 import os
 import stat
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_bootstrap
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import bootstrap as openbao_bootstrap
 
 
 def test_file_store_writes_0600_atomically_and_reads_back(tmp_path):

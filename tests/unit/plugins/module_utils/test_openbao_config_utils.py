@@ -1,10 +1,8 @@
-"""module_utils/openbao_config.py: what counts as a difference, and the declarative audit stanza."""
+"""module_utils/openbao/config.py: what counts as a difference, and the declarative audit stanza."""
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import (
-    openbao_bootstrap,
-    openbao_config,
-    openbao_policy,
-)
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import bootstrap as openbao_bootstrap
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import config as openbao_config
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
 
 
 def test_readable_fields_compared_loosely_write_only_fields_by_their_set_flag():

@@ -1,4 +1,4 @@
-"""module_utils/openbao_generated_secrets.py: the wanted list is checked before anything is read, and the values
+"""module_utils/openbao/generated_secrets.py: the wanted list is checked before anything is read, and the values
 it generates are strong and of the promised shape. Reading and writing OpenBao is tested against the test bed's
 real server (tests/integration/test_openbao_generated_secrets.py)."""
 
@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_generated_secrets as gen
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import generated_secrets as gen
 
 
 def test_defaults_are_filled_in_and_identical_duplicates_kept_once():

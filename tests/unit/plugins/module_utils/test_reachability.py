@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import reachability
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import reachability
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import k8s_quantity as q
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as q
 
 
 @pytest.mark.parametrize(

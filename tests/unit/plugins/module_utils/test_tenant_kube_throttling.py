@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_kube
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import kubernetes as tenant_kube
 
 
 def _server(statuses):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_policy as p
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as p
 
 MESSY = """
 # acme's people

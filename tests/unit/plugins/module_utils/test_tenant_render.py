@@ -5,12 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import (
-    tenant_nats,
-    tenant_render,
-    tenant_spec,
-    versions,
-)
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import nats as tenant_nats
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 CHARTS = versions.load_file(str(Path(__file__).resolve().parents[4] / "versions.yml"))["charts"]
 SERVICES = tenant_spec.resolve_platform_services(CHARTS)

@@ -4,8 +4,8 @@ import copy
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_spec
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_spec import TenantSpecError, validate_tenants
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant.spec import TenantSpecError, validate_tenants
 
 VALID = {
     "name": "acme",

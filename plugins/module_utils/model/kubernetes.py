@@ -18,14 +18,12 @@ import copy
 import hashlib
 import json
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import (
-    k8s_quantity,
-    model_render,
-    model_spec,
-    openbao_tenant,
-)
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_kube import KubeError, contains, strip
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_plan import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.model import render as model_render
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import openbao as openbao_tenant
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant.kubernetes import KubeError, contains, strip
 
 HASH_ANNOTATION = "cloudforge.io/applied-hash"
 FIELD_MANAGER = "cloudforge"
@@ -144,7 +142,7 @@ def placement_problems(kube, tenant, model):
     nodes = kube.list("/api/v1/nodes")
     label = None
     if gpu.get("product"):
-        from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_spec
+        from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
         label = tenant_spec.GPU_PRODUCTS[gpu["product"]]["label"]
     offers = []

@@ -19,7 +19,7 @@ Nothing here talks to a server; model_kube applies it and the unit tests read it
 
 import copy
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
 
 MANAGED_BY = "cloudforge"
 MODEL_LABEL = "cloudforge.io/model"

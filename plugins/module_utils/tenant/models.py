@@ -14,7 +14,7 @@ paths (``route_paths``) and the vLLM arguments (``vllm_args``).  docs/models.md 
 
 import re
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import k8s_quantity
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
 
 # The platform layer (issue #7) installs these ClusterServingRuntimes; models bind to them by name.
 RUNTIMES = {
@@ -64,7 +64,7 @@ def route_paths(prefix):
 
 def gpu_resource_name(mig_profile=None):
     """The extended resource a model's GPUs are counted in (same rule as the tenant quotas, see tenant_spec)."""
-    from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_spec
+    from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
     return tenant_spec.gpu_resource_name(None, mig_profile)
 
@@ -76,7 +76,7 @@ def gpu_placement(gpu):
     The GPU operator labels nodes ``nvidia.com/gpu.product`` and the platform taints GPU nodes
     ``nvidia.com/gpu=present:NoSchedule``, so GPU pods carry a matching toleration and CPU pods never land there.
     """
-    from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_spec
+    from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
     gpu = gpu or {}
     count = int(gpu.get("count") or 0)
@@ -171,7 +171,7 @@ def _bool(check, value, field, default):
 
 
 def _gpu(check, raw, field, tenant_gpu):
-    from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_spec
+    from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
     if raw is None:
         return {"count": 0, "product": None, "mig_profile": None}

@@ -9,7 +9,7 @@ actually installed on the nodes are compared with the target's pin through
 
 import re
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import versions
 
 _K3S_VERSION_OUTPUT_RE = re.compile(r"k3s version (v\d+\.\d+\.\d+\+k3s\d+)")
 

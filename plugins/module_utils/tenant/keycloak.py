@@ -12,7 +12,7 @@ import threading
 import time
 from urllib.parse import quote
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_plan import Plan, run_plans
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan, run_plans
 
 try:
     import requests

@@ -11,8 +11,8 @@ tenant's buckets one by one (a ``<tenant>-*`` wildcard would also match the buck
 import json
 from urllib.parse import urlparse
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import k8s_quantity
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_plan import Plan, run_plans
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan, run_plans
 
 try:
     import urllib3

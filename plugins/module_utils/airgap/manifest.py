@@ -17,7 +17,7 @@ import json
 import os
 import tempfile
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.bundle_verify import SUMS_FILE, read_sums, sha256_of
+from ansible_collections.cloudforge.platform.plugins.module_utils.airgap.verify import SUMS_FILE, read_sums, sha256_of
 
 MANIFEST_FILE = "manifest.json"
 

@@ -25,8 +25,9 @@ import tarfile
 import tempfile
 import zipfile
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import model_spec, openbao_tenant
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_plan import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import openbao as openbao_tenant
 
 try:
     from minio.deleteobjects import DeleteObject
@@ -335,7 +336,7 @@ def reader_policy(tenant):
 
 def plan_reader(s3, bao, tenant, kv_mount, plan):
     """Add to ``plan`` what gives tenant ``tenant`` a read-only S3 user for its models, keys kept in OpenBao."""
-    from ansible_collections.cloudforge.platform.plugins.module_utils import tenant_minio
+    from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import minio as tenant_minio
 
     names = reader_names(tenant)
     path = f"{kv_mount}/data/models/storage"

@@ -19,7 +19,8 @@ import os
 import tempfile
 import time
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_client, openbao_policy
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
 
 MATERIAL_FORMAT = 1
 

@@ -13,7 +13,8 @@ import difflib
 import ipaddress
 import re
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import k8s_quantity, model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
 
 SCHEMA_VERSION = 1
 NAME_MAX = 30

@@ -9,7 +9,7 @@ Each function returns a fresh dict matching the doc fragment of the same name in
 plugins/doc_fragments/ (tests/unit/plugins/module_utils/test_common_args.py keeps the
 two in step). A module combines them with its own options::
 
-    from ansible_collections.cloudforge.platform.plugins.module_utils.common_args import auth_argument_spec
+    from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
 
     argument_spec = auth_argument_spec("openbao_auth")
     argument_spec.update(path=dict(type="str", required=True))

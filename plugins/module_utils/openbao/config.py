@@ -19,8 +19,9 @@ Everything is checked before anything is written: a mount of the wrong type is r
 
 import json
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_policy, openbao_tenant
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_plan import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import openbao as openbao_tenant
 
 # Config fields OpenBao accepts but never returns; a "<field>_set" flag (when the method has one) says if set.
 WRITE_ONLY = ("token_reviewer_jwt", "oidc_client_secret")

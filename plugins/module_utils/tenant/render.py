@@ -9,7 +9,8 @@ which is how stale objects are found (pruning) and how removal finds what to rev
 
 import copy
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import k8s_quantity, tenant_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 MANAGED_BY = "cloudforge"
 FIELD_MANAGER = "cloudforge"

@@ -17,8 +17,8 @@ import re
 import signal
 import time
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import k8s_quantity
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_plan import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
 
 try:
     import nats

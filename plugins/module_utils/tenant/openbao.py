@@ -11,8 +11,9 @@ import re
 import secrets
 import string
 
-from ansible_collections.cloudforge.platform.plugins.module_utils import openbao_policy, tenant_render
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant_plan import Plan, run_plans
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan, run_plans
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
 
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
 
