@@ -4,7 +4,7 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
 
 
 def gpu_resource_name(value):
@@ -15,19 +15,19 @@ def gpu_resource_name(value):
         product, mig = None, value
     else:
         product, mig = None, None
-    if mig and mig not in tenant_spec.MIG_PROFILES:
+    if mig and mig not in gpu_catalog.MIG_PROFILES:
         raise AnsibleFilterError(
             "gpu_resource_name: {!r} is not a known MIG profile (known: {})".format(
-                mig, ", ".join(tenant_spec.MIG_PROFILES)
+                mig, ", ".join(gpu_catalog.MIG_PROFILES)
             )
         )
-    if product and product not in tenant_spec.GPU_PRODUCTS:
+    if product and product not in gpu_catalog.GPU_PRODUCTS:
         raise AnsibleFilterError(
             "gpu_resource_name: unknown GPU product {!r} (known: {})".format(
-                product, ", ".join(tenant_spec.GPU_PRODUCTS)
+                product, ", ".join(gpu_catalog.GPU_PRODUCTS)
             )
         )
-    return tenant_spec.gpu_resource_name(product, mig)
+    return gpu_catalog.gpu_resource_name(product, mig)
 
 
 class FilterModule:

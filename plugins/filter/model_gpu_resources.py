@@ -4,8 +4,8 @@
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 
 def model_gpu_resources(gpu):
@@ -17,15 +17,15 @@ def model_gpu_resources(gpu):
             "model_gpu_resources: expects resources.gpu ({count, product, mig_profile}) or a count"
         )
     gpu = gpu or {}
-    if gpu.get("product") and gpu["product"] not in tenant_spec.GPU_PRODUCTS:
+    if gpu.get("product") and gpu["product"] not in gpu_catalog.GPU_PRODUCTS:
         raise AnsibleFilterError(
             "model_gpu_resources: unknown GPU product {!r} (known: {})".format(
-                gpu["product"], ", ".join(tenant_spec.GPU_PRODUCTS)
+                gpu["product"], ", ".join(gpu_catalog.GPU_PRODUCTS)
             )
         )
     mig = gpu.get("mig_profile")
     if mig:
-        known = tenant_spec.GPU_PRODUCTS[gpu["product"]]["mig"] if gpu.get("product") else tenant_spec.MIG_PROFILES
+        known = gpu_catalog.GPU_PRODUCTS[gpu["product"]]["mig"] if gpu.get("product") else gpu_catalog.MIG_PROFILES
         if mig not in known:
             raise AnsibleFilterError(
                 f"model_gpu_resources: {mig!r} is not a MIG profile of {gpu.get('product') or 'any known GPU'}"

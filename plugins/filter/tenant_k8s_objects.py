@@ -6,9 +6,8 @@ import os
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import platform_services, versions
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 # plugins/filter/tenant_k8s_objects.py -> collection root (as the versions lookup finds versions.yml)
 VERSIONS_FILE = os.path.join(
@@ -31,7 +30,7 @@ def tenant_k8s_objects(spec, openbao_address=None, group_prefix="", platform_cha
             "tenant_k8s_objects: expects a normalised tenant spec (from cloudforge.platform.tenant_validate)"
         )
     try:
-        services = tenant_spec.resolve_platform_services(platform_charts if platform_charts else _charts())
+        services = platform_services.resolve_platform_services(platform_charts if platform_charts else _charts())
     except ValueError as exc:
         raise AnsibleFilterError(f"tenant_k8s_objects: {exc}") from exc
     return tenant_render.render(

@@ -4,7 +4,7 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant.spec import NAME_MAX, sanitize_name
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant.names import NAME_MAX, sanitize_name
 
 
 def tenant_name(value, max_length=NAME_MAX):

@@ -143,11 +143,11 @@ api_keys:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import kube as kube_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import kubernetes as model_kube
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import render as model_render
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import kubernetes as tenant_kube
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
 
 
@@ -165,8 +165,8 @@ def main():
         **openbao_client.CREDENTIAL_STORE_ARGS,
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not tenant_kube.HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(tenant_kube.KUBERNETES_IMPORT_ERROR))
+    if not kube_client.HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(kube_client.KUBERNETES_IMPORT_ERROR))
     p = module.params
     tenant = p["tenant"]
     if not isinstance(tenant, dict) or "names" not in tenant or "models" not in tenant:
@@ -176,7 +176,7 @@ def main():
     bao = openbao_client.credential_store(module)
     result = {"changed": False, "actions": [], "runtime": {}, "endpoints": {}, "api_key_paths": {}}
     try:
-        kube = tenant_kube.Kube.from_params(p)
+        kube = kube_client.Kube.from_params(p)
         if p["state"] == "absent":
             res = model_kube.remove(kube, bao, tenant, p["model"], p, module.check_mode)
         else:
@@ -195,7 +195,7 @@ def main():
             res = model_kube.deploy(kube, bao, tenant, model, p, module.check_mode)
             if p["return_api_keys"] and bao is not None and not module.check_mode:
                 result["api_keys"] = model_kube.api_keys(bao, tenant, model)
-    except (model_kube.PlacementError, ValueError, tenant_kube.KubeError, openbao_client.OpenBaoError) as exc:
+    except (model_kube.PlacementError, ValueError, kube_client.KubeError, openbao_client.OpenBaoError) as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # kubeconfig and connection problems, with their cause
         module.fail_json(msg=f"{type(exc).__name__}: {exc}")

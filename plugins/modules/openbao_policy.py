@@ -124,8 +124,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as tenant_plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import plans as openbao_plans
 from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import openbao as openbao_tenant
 
 
 def main():
@@ -172,7 +172,7 @@ def main():
 
     def plan_one(name):
         plan = tenant_plan.Plan(name)
-        openbao_tenant.plan_policy(bao, plan, name, desired[name], state)
+        openbao_plans.plan_policy(bao, plan, name, desired[name], state)
         return plan
 
     try:

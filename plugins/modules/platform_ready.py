@@ -102,9 +102,9 @@ waited:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import kube as kube_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.platform import release_ready
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import kubernetes as tenant_kube
 
 
 def main():
@@ -130,11 +130,11 @@ def main():
         timeout=dict(type="int", default=300),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not tenant_kube.HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(tenant_kube.KUBERNETES_IMPORT_ERROR))
+    if not kube_client.HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(kube_client.KUBERNETES_IMPORT_ERROR))
     params = module.params
     try:
-        kube = tenant_kube.Kube.from_params(params)
+        kube = kube_client.Kube.from_params(params)
         found, waited = release_ready.wait_ready(
             kube,
             params["service"],
@@ -146,7 +146,7 @@ def main():
         )
     except release_ready.NotReady as exc:
         module.fail_json(msg=str(exc))
-    except tenant_kube.KubeError as exc:
+    except kube_client.KubeError as exc:
         module.fail_json(msg=f"{params['service']}: {exc}")
     except Exception as exc:  # kubeconfig and connection problems, with their cause
         module.fail_json(msg=f"{params['service']}: Kubernetes: {type(exc).__name__}: {exc}")

@@ -155,10 +155,11 @@ kept:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import platform_services
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import kube as kube_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as tenant_plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import kubernetes as tenant_kube
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 
 def main():
@@ -178,8 +179,8 @@ def main():
         ingress_class=dict(type="str", default="apisix"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not tenant_kube.HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(tenant_kube.KUBERNETES_IMPORT_ERROR))
+    if not kube_client.HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(kube_client.KUBERNETES_IMPORT_ERROR))
     params = module.params
     tenant_plan.require_normalised(module)
     options = dict(params)
@@ -190,15 +191,15 @@ def main():
                 "platform services run in. Fix: platform_charts: \"{{ lookup('cloudforge.platform.versions', 'charts') }}\""
             )
         try:
-            options["platform_services"] = tenant_spec.resolve_platform_services(
+            options["platform_services"] = platform_services.resolve_platform_services(
                 params["platform_charts"], params["platform_services"]
             )
         except ValueError as exc:
             module.fail_json(msg=str(exc))
     try:
-        kube = tenant_kube.Kube.from_params(params)
+        kube = kube_client.Kube.from_params(params)
         results = tenant_kube.reconcile(kube, params["tenants"], options, module.check_mode)
-    except (tenant_kube.KubeError, ValueError) as exc:
+    except (kube_client.KubeError, ValueError) as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # kubeconfig and connection problems, with their cause
         module.fail_json(msg=f"Kubernetes: {type(exc).__name__}: {exc}")

@@ -17,8 +17,8 @@ from kubernetes.client.rest import ApiException
 from tenant_support import PLAYBOOKS, inventory_path, run_playbook, write_specs
 from testbed import model_standin
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import kube as kube_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import kubernetes as model_kube
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import kubernetes as tenant_kube
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
@@ -57,7 +57,7 @@ def test_placement_names_an_uncounted_quota_and_passes_once_it_is_counted(tenant
     spec, api = tenant
     core = client.CoreV1Api(api)
     model = model_spec.select(spec, "tiny")
-    kubecl = tenant_kube.Kube(kube["kubeconfig"])
+    kubecl = kube_client.Kube(kube["kubeconfig"])
     counted = dict(core.read_namespaced_resource_quota("tenant-quota", NS).status.used)
     key = model_kube.ISVC_COUNT
     assert key in counted, counted  # the test bed's quota controller counts it (tests/testbed/kubesetup.py)

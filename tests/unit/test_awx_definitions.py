@@ -15,8 +15,9 @@ import pytest
 import yaml
 from jinja2 import Environment, meta
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.common import operator_inputs
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import fields, operator_inputs
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import names as tenant_names
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOKS = ROOT / "playbooks"
@@ -124,10 +125,10 @@ def test_the_surveys_are_generated_from_the_current_specs():
 
 def test_the_tenant_inputs_agree_with_the_tenant_spec_rules():
     spec = yaml.safe_load((PLAYBOOKS / "argument_specs" / "tenant.yml").read_text())
-    assert spec["tenant_gpu_product"]["choices"] == list(tenant_spec.GPU_PRODUCTS)
-    assert spec["tenant"]["max"] == tenant_spec.NAME_MAX
+    assert spec["tenant_gpu_product"]["choices"] == list(gpu_catalog.GPU_PRODUCTS)
+    assert spec["tenant"]["max"] == tenant_names.NAME_MAX
     assert re.fullmatch(spec["tenant"]["pattern"], "acme-eu") and not re.fullmatch(spec["tenant"]["pattern"], "-x")
-    assert spec["tenant"]["pattern"] == tenant_spec.DNS_LABEL_RE.pattern.strip("^$")
+    assert spec["tenant"]["pattern"] == fields.DNS_LABEL_RE.pattern.strip("^$")
 
 
 # -- the cross-check can fail: plant each kind of disagreement ------------------------------------------------

@@ -16,7 +16,7 @@ import yaml
 from testbed import platform_standin
 
 from ansible_collections.cloudforge.platform.plugins.filter.tenant_k8s_objects import tenant_k8s_objects
-from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import platform_services, versions
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
@@ -57,7 +57,7 @@ def _tenant_using_every_service():
     raw = {
         "name": "acme",
         "owners": ["acme-admins"],
-        "network": {"platform_services": sorted(set(tenant_spec.PLATFORM_SERVICES) - {"dns"})},
+        "network": {"platform_services": sorted(set(platform_services.PLATFORM_SERVICES) - {"dns"})},
     }
     return tenant_spec.validate_tenants([{"source": "tenants/acme.yml", "spec": raw}])[0]
 
@@ -78,7 +78,7 @@ def _namespaces_named(objects):
 
 def test_tenant_policies_name_only_namespaces_the_platform_layer_installs_into():
     spec = _tenant_using_every_service()
-    objects = tenant_render.network_policies(spec, tenant_spec.resolve_platform_services(CHARTS))
+    objects = tenant_render.network_policies(spec, platform_services.resolve_platform_services(CHARTS))
     named = _namespaces_named(objects)
     installed = _installed_charts()
     layer_namespaces = {CHARTS[key]["namespace"] for key in installed} | set(K3S_SERVICES.values())
@@ -86,7 +86,7 @@ def test_tenant_policies_name_only_namespaces_the_platform_layer_installs_into()
     # tenant-allow-platform names every service's namespace, tenant-allow-from-gateway the gateway's.
     assert {policy for policy, _ns in named} == {"tenant-allow-platform", "tenant-allow-from-gateway"}
     assert ("tenant-allow-from-gateway", CHARTS["apisix"]["namespace"]) in named
-    not_yet = {CHARTS[tenant_spec.PLATFORM_SERVICES[name]["chart"]]["namespace"] for name in NOT_INSTALLED_YET}
+    not_yet = {CHARTS[platform_services.PLATFORM_SERVICES[name]["chart"]]["namespace"] for name in NOT_INSTALLED_YET}
     for policy, namespace in named:
         assert namespace in pinned_namespaces, (
             f"{policy} names namespace {namespace!r}, which no versions.yml chart has"
@@ -96,11 +96,11 @@ def test_tenant_policies_name_only_namespaces_the_platform_layer_installs_into()
         )
 
 
-@pytest.mark.parametrize("name", sorted(set(tenant_spec.PLATFORM_SERVICES) - set(K3S_SERVICES)))
+@pytest.mark.parametrize("name", sorted(set(platform_services.PLATFORM_SERVICES) - set(K3S_SERVICES)))
 def test_each_service_is_a_chart_the_layer_installs_and_admits_tenants_on_its_ports(name):
-    chart = tenant_spec.PLATFORM_SERVICES[name]["chart"]
+    chart = platform_services.PLATFORM_SERVICES[name]["chart"]
     assert chart in CHARTS, f"platform service {name!r}: chart {chart!r} is not pinned in versions.yml"
-    assert "namespace" not in tenant_spec.PLATFORM_SERVICES[name], "the namespace must come from versions.yml"
+    assert "namespace" not in platform_services.PLATFORM_SERVICES[name], "the namespace must come from versions.yml"
     if name in NOT_INSTALLED_YET:
         assert chart not in _installed_charts(), f"{chart} is installed now: remove {name!r} from NOT_INSTALLED_YET"
         return
@@ -109,17 +109,17 @@ def test_each_service_is_a_chart_the_layer_installs_and_admits_tenants_on_its_po
     allows = _platform_ingress().get(namespace, {})
     tenant_peers = [allows[peer] for peer in ("tenants", "cluster", "anywhere") if peer in allows]
     assert tenant_peers, f"{namespace}: the platform's NetworkPolicies admit no tenant pod (service {name!r})"
-    wanted = {port for proto, port in tenant_spec.PLATFORM_SERVICES[name]["ports"] if proto == "TCP"}
+    wanted = {port for proto, port in platform_services.PLATFORM_SERVICES[name]["ports"] if proto == "TCP"}
     admitted = set().union(*[set(ports) if ports else wanted for ports in tenant_peers])
     assert wanted <= admitted, (
         f"{namespace}: tenants may send to {sorted(wanted)} but only {sorted(admitted)} is admitted"
     )
 
 
-@pytest.mark.parametrize("name", sorted(set(tenant_spec.PLATFORM_SERVICES) - set(K3S_SERVICES) - {"scylla"}))
+@pytest.mark.parametrize("name", sorted(set(platform_services.PLATFORM_SERVICES) - set(K3S_SERVICES) - {"scylla"}))
 def test_pod_labels_are_the_ones_the_pinned_chart_derives_from_its_name(name):
     """The charts label their pods with their own name (nameOverride unset); a role that overrides it breaks this."""
-    service = tenant_spec.PLATFORM_SERVICES[name]
+    service = platform_services.PLATFORM_SERVICES[name]
     pin = CHARTS[service["chart"]]
     chart_yaml = yaml.safe_load((SHARED / "charts" / pin["chart"] / pin["version"] / "Chart.yaml").read_text())
     assert chart_yaml["name"] in service["pods"].values(), (name, service["pods"], chart_yaml["name"])
@@ -155,19 +155,19 @@ def test_filter_renders_the_versions_yml_namespaces_and_a_changed_pin_moves_them
 
 
 def test_override_and_missing_chart_fail_naming_the_field():
-    services = tenant_spec.resolve_platform_services(
+    services = platform_services.resolve_platform_services(
         CHARTS, {"minio": {"namespace": "s3"}, "nats": {"ports": [["TCP", 4223]]}}
     )
     assert services["minio"] == {"namespace": "s3", "pods": {"app": "minio"}, "ports": [["TCP", 9000]]}
     assert services["nats"]["namespace"] == CHARTS["nats"]["namespace"] and services["nats"]["ports"] == [["TCP", 4223]]
     with pytest.raises(ValueError, match=r"chart 'apisix' has no namespace in versions.yml"):
-        tenant_spec.resolve_platform_services({k: v for k, v in CHARTS.items() if k != "apisix"})
+        platform_services.resolve_platform_services({k: v for k, v in CHARTS.items() if k != "apisix"})
     with pytest.raises(
         ValueError, match=r"platform_services.minoi: unknown platform service. Fix: did you mean 'minio'"
     ):
-        tenant_spec.resolve_platform_services(CHARTS, {"minoi": {"namespace": "s3"}})
+        platform_services.resolve_platform_services(CHARTS, {"minoi": {"namespace": "s3"}})
     with pytest.raises(ValueError, match=r"platform_services.nats.ports"):
-        tenant_spec.resolve_platform_services(CHARTS, {"nats": {"ports": [["TCP", "4222"]]}})
+        platform_services.resolve_platform_services(CHARTS, {"nats": {"ports": [["TCP", "4222"]]}})
 
 
 def test_models_is_no_platform_service_and_the_spec_says_what_to_use():

@@ -17,7 +17,8 @@ import json
 import os
 import tempfile
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.airgap.verify import SUMS_FILE, read_sums, sha256_of
+from ansible_collections.cloudforge.platform.plugins.module_utils.airgap.verify import SUMS_FILE, read_sums
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.digest import sha256_of
 
 MANIFEST_FILE = "manifest.json"
 

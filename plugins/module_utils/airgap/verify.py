@@ -13,20 +13,11 @@ A pinned checksum that disagrees with SHA256SUMS means the bundle was built from
 versions: that artifact is reported corrupt.
 """
 
-import hashlib
 import os
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.digest import sha256_of
+
 SUMS_FILE = "SHA256SUMS"
-_CHUNK = 1024 * 1024
-
-
-def sha256_of(path):
-    """Hex sha256 of a file, read in chunks (air-gap archives are large)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_sums(bundle_dir):

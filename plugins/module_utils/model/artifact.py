@@ -25,9 +25,9 @@ import tarfile
 import tempfile
 import zipfile
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import passwords
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import openbao as openbao_tenant
 
 try:
     from minio.deleteobjects import DeleteObject
@@ -342,7 +342,7 @@ def plan_reader(s3, bao, tenant, kv_mount, plan):
     path = f"{kv_mount}/data/models/storage"
     creds = ((bao.read(path) or {}).get("data")) or None
     if creds is None:
-        creds = {"access_key": names["user"], "secret_key": openbao_tenant.generate_secret(40)}
+        creds = {"access_key": names["user"], "secret_key": passwords.generate_secret(40)}
         plan.add(
             f"generate read-only storage keys {kv_mount}/models/storage (value not shown)",
             lambda: bao.write(path, {"data": creds, "options": {"cas": 0}}),

@@ -18,12 +18,14 @@ import copy
 import hashlib
 import json
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.kube import KubeError
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import passwords
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.kube_objects import contains, strip
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import render as model_render
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import openbao as openbao_tenant
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant.kubernetes import KubeError, contains, strip
 
 HASH_ANNOTATION = "cloudforge.io/applied-hash"
 FIELD_MANAGER = "cloudforge"
@@ -142,9 +144,7 @@ def placement_problems(kube, tenant, model):
     nodes = kube.list("/api/v1/nodes")
     label = None
     if gpu.get("product"):
-        from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
-
-        label = tenant_spec.GPU_PRODUCTS[gpu["product"]]["label"]
+        label = gpu_catalog.GPU_PRODUCTS[gpu["product"]]["label"]
     offers = []
     for node in nodes:
         labels = node["metadata"].get("labels") or {}
@@ -246,7 +246,7 @@ def _key_plan(bao, plan, tenant, model, state):
             f"generate API key {mount}/{base}/{consumer} (value not shown)",
             lambda c=consumer: bao.write(
                 f"{mount}/data/{base}/{c}",
-                {"data": {"key": "cf-" + openbao_tenant.generate_secret(40)}, "options": {"cas": 0}},
+                {"data": {"key": "cf-" + passwords.generate_secret(40)}, "options": {"cas": 0}},
             ),
         )
     for consumer in sorted(existing - wanted):

@@ -20,8 +20,8 @@ Everything is checked before anything is written: a mount of the wrong type is r
 import json
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import plans as openbao_plans
 from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import openbao as openbao_tenant
 
 # Config fields OpenBao accepts but never returns; a "<field>_set" flag (when the method has one) says if set.
 WRITE_ONLY = ("token_reviewer_jwt", "oidc_client_secret")
@@ -143,14 +143,14 @@ def plan(bao, desired):
             canonical = openbao_policy.parse(policy)
         except openbao_policy.PolicyError as exc:
             raise ConfigError(f"policies.{name}: {exc}") from exc
-        openbao_tenant.plan_policy(bao, result, name, canonical)
+        openbao_plans.plan_policy(bao, result, name, canonical)
     for path, data in sorted((desired.get("roles") or {}).items()):
         mount = path.split("/")[1] + "/" if path.startswith("auth/") and path.count("/") >= 3 else None
         if mount is None:
             raise ConfigError(f"roles.{path}: not an auth role path (auth/<mount>/role/<name>)")
         if mount not in auths and mount.rstrip("/") not in (desired.get("auth_methods") or {}):
             raise ConfigError(f"roles.{path}: auth method {mount} is neither enabled nor in auth_methods; add it")
-        openbao_tenant.plan_role(bao, result, path, path, data)
+        openbao_plans.plan_role(bao, result, path, path, data)
     return result
 
 

@@ -14,7 +14,7 @@ file whose checksum does not match.
 import os
 import tempfile
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.airgap.verify import sha256_of
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.digest import sha256_of
 
 _CHUNK = 1024 * 1024
 

@@ -11,30 +11,20 @@ stored object).  Before anything is written for any tenant, every tenant's quota
 """
 
 import copy
-import hashlib
-import json
-import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlencode
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.kube import KubeError
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.kube_objects import (
+    HASH_ANNOTATION,
+    applied_hash,
+    contains,
+    strip,
+)
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
 
-try:
-    import urllib3
-    from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
-
-    HAS_KUBERNETES = True
-    KUBERNETES_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - reported through missing_required_lib
-    HAS_KUBERNETES = False
-    KUBERNETES_IMPORT_ERROR = exc
-
-HASH_ANNOTATION = "cloudforge.io/applied-hash"
 STATE_LABEL = "cloudforge.io/tenant-state"
-VOLATILE_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink")
 # ResourceQuota keys -> the spec field a user changes to fix "quota below usage".
 QUOTA_FIELDS = {
     "requests.cpu": "quotas.cpu",
@@ -56,121 +46,6 @@ ACCESS_KINDS = (
     "SecretStore",
     "CiliumNetworkPolicy",
 )
-
-
-# Seconds a request keeps retrying while the apiserver answers 429 Too Many Requests.
-THROTTLE_PATIENCE = 60
-
-
-def _retry_after(value):
-    try:
-        return min(max(float(value), 0.2), 5.0)
-    except (TypeError, ValueError):
-        return 1.0
-
-
-class KubeError(Exception):
-    def __init__(self, status, message, path=None):
-        self.status = status
-        super().__init__(f"{path or ''}: HTTP {status}: {message}" if path else f"HTTP {status}: {message}")
-
-
-class Kube:
-    """A minimal JSON client over the kubernetes package's configuration (kubeconfig, in-cluster, token, certs)."""
-
-    def __init__(
-        self, kubeconfig=None, context=None, host=None, api_key=None, ca_cert=None, validate_certs=None, pool_size=32
-    ):
-        cfg = k8s_client.Configuration()
-        if isinstance(kubeconfig, dict):
-            k8s_config.load_kube_config_from_dict(kubeconfig, context=context, client_configuration=cfg)
-        elif kubeconfig or not host:
-            try:
-                k8s_config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg)
-            except k8s_config.ConfigException:
-                if kubeconfig:
-                    raise
-                k8s_config.load_incluster_config(client_configuration=cfg)
-        if host:
-            cfg.host = host
-        if api_key:
-            cfg.api_key = {"BearerToken": f"Bearer {api_key}"}
-        if ca_cert:
-            cfg.ssl_ca_cert = ca_cert
-        if validate_certs is not None:
-            cfg.verify_ssl = validate_certs
-        cfg.connection_pool_maxsize = pool_size
-        self.cfg = cfg
-        self.pool = k8s_client.ApiClient(cfg).rest_client.pool_manager
-        self.host = cfg.host.rstrip("/")
-
-    @classmethod
-    def from_params(cls, params):
-        return cls(
-            kubeconfig=params.get("kubeconfig"),
-            context=params.get("context"),
-            host=params.get("host"),
-            api_key=params.get("api_key"),
-            ca_cert=params.get("ca_cert"),
-            validate_certs=params.get("validate_certs"),
-        )
-
-    def request(self, method, path, body=None, query=None, content_type="application/json"):
-        headers = {"Accept": "application/json", "Content-Type": content_type}
-        token = self.cfg.get_api_key_with_prefix("BearerToken", alias="authorization")
-        if token:
-            headers["Authorization"] = token
-        url = self.host + path + ("?" + urlencode(query) if query else "")
-        data = json.dumps(body) if body is not None else None
-        # 429 means the apiserver did not process the request (API priority and fairness, or a watch cache
-        # that is still (re)initializing after a restart or a CRD change): wait as it asks, then try again.
-        deadline = time.monotonic() + THROTTLE_PATIENCE
-        while True:
-            resp = self.pool.request(
-                method, url, body=data, headers=headers, timeout=urllib3.Timeout(connect=10, read=60), retries=False
-            )
-            if resp.status != 429 or time.monotonic() >= deadline:
-                break
-            time.sleep(_retry_after(resp.headers.get("Retry-After")))
-        payload = json.loads(resp.data.decode("utf-8")) if resp.data else None
-        if resp.status >= 400:
-            message = payload.get("message") if isinstance(payload, dict) else resp.data[:200]
-            raise KubeError(resp.status, message, f"{method} {path}")
-        return payload
-
-    def get(self, path):
-        try:
-            return self.request("GET", path)
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-    def apply(self, path, obj, dry_run=False):
-        query = {"fieldManager": tenant_render.FIELD_MANAGER, "force": "true", "fieldValidation": "Strict"}
-        if dry_run:
-            query["dryRun"] = "All"
-        return self.request("PATCH", path, obj, query, content_type="application/apply-patch+yaml")
-
-    def delete(self, path, dry_run=False):
-        query = {"propagationPolicy": "Background"}
-        if dry_run:
-            query["dryRun"] = "All"
-        try:
-            return self.request("DELETE", path, query=query)
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-    def list(self, path, selector=None):
-        try:
-            data = self.request("GET", path, query={"labelSelector": selector} if selector else None)
-        except KubeError as exc:
-            if exc.status == 404:
-                return []
-            raise
-        return data.get("items", [])
 
 
 class Snapshot:
@@ -230,44 +105,6 @@ class Snapshot:
         ]
 
 
-def _hash(obj):
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode("utf-8")).hexdigest()[:20]
-
-
-def strip(obj):
-    """An object without server bookkeeping (for comparisons and diffs)."""
-    if obj is None:
-        return None
-    out = copy.deepcopy(obj)
-    meta = out.get("metadata", {})
-    for key in VOLATILE_METADATA:
-        meta.pop(key, None)
-    annotations = meta.get("annotations") or {}
-    annotations.pop(HASH_ANNOTATION, None)
-    if not annotations:
-        meta.pop("annotations", None)
-    out.pop("status", None)
-    return out
-
-
-def contains(current, wanted):
-    """Whether ``current`` holds every field of ``wanted`` (lists element-wise, quantities by value)."""
-    if isinstance(wanted, dict):
-        return isinstance(current, dict) and all(k in current and contains(current[k], v) for k, v in wanted.items())
-    if isinstance(wanted, list):
-        return (
-            isinstance(current, list)
-            and len(current) == len(wanted)
-            and all(contains(c, w) for c, w in zip(current, wanted))
-        )
-    if wanted != current and isinstance(wanted, str) and isinstance(current, str):
-        try:
-            return k8s_quantity.compare(wanted, current) == 0
-        except k8s_quantity.QuantityError:
-            return False
-    return wanted == current
-
-
 def _key(obj):
     return f"{obj['kind']}/{obj['metadata']['name']}"
 
@@ -288,7 +125,7 @@ class TenantResult(Plan):
 
 def reconcile_object(kube, snapshot, obj, res, check_mode, namespace_exists=True):
     desired = copy.deepcopy(obj)
-    desired["metadata"].setdefault("annotations", {})[HASH_ANNOTATION] = _hash(obj)
+    desired["metadata"].setdefault("annotations", {})[HASH_ANNOTATION] = applied_hash(obj)
     path = _path(desired)
     key = _key(obj)
     meta = obj["metadata"]

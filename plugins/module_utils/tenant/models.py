@@ -14,6 +14,8 @@ paths (``route_paths``) and the vLLM arguments (``vllm_args``).  docs/models.md 
 
 import re
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import fields
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
 
 # The platform layer (issue #7) installs these ClusterServingRuntimes; models bind to them by name.
@@ -63,10 +65,8 @@ def route_paths(prefix):
 
 
 def gpu_resource_name(mig_profile=None):
-    """The extended resource a model's GPUs are counted in (same rule as the tenant quotas, see tenant_spec)."""
-    from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
-
-    return tenant_spec.gpu_resource_name(None, mig_profile)
+    """The extended resource a model's GPUs are counted in (same rule as the tenant quotas, catalog.gpu)."""
+    return gpu_catalog.gpu_resource_name(None, mig_profile)
 
 
 def gpu_placement(gpu):
@@ -76,8 +76,6 @@ def gpu_placement(gpu):
     The GPU operator labels nodes ``nvidia.com/gpu.product`` and the platform taints GPU nodes
     ``nvidia.com/gpu=present:NoSchedule``, so GPU pods carry a matching toleration and CPU pods never land there.
     """
-    from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
-
     gpu = gpu or {}
     count = int(gpu.get("count") or 0)
     if not count:
@@ -85,7 +83,7 @@ def gpu_placement(gpu):
     resource = gpu_resource_name(gpu.get("mig_profile"))
     selector = {}
     if gpu.get("product"):
-        selector["nvidia.com/gpu.product"] = tenant_spec.GPU_PRODUCTS[gpu["product"]]["label"]
+        selector["nvidia.com/gpu.product"] = gpu_catalog.GPU_PRODUCTS[gpu["product"]]["label"]
     tolerations = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
     return {"resources": {resource: str(count)}, "node_selector": selector, "tolerations": tolerations}
 
@@ -171,8 +169,6 @@ def _bool(check, value, field, default):
 
 
 def _gpu(check, raw, field, tenant_gpu):
-    from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
-
     if raw is None:
         return {"count": 0, "product": None, "mig_profile": None}
     if isinstance(raw, int) and not isinstance(raw, bool):
@@ -182,14 +178,14 @@ def _gpu(check, raw, field, tenant_gpu):
     count = check.count(raw.get("count", 1 if raw else 0), field + ".count", example="1")
     product = raw.get("product", tenant_gpu.get("product"))
     if product is not None:
-        match = [p for p in tenant_spec.GPU_PRODUCTS if p.lower() == str(product).lower()]
+        match = [p for p in gpu_catalog.GPU_PRODUCTS if p.lower() == str(product).lower()]
         if not match:
             check.error(
                 field + ".product",
                 f"unknown GPU product {product!r}",
                 "{}use one of {}, or leave it out".format(
-                    tenant_spec._suggest(str(product).upper(), list(tenant_spec.GPU_PRODUCTS)),
-                    ", ".join(tenant_spec.GPU_PRODUCTS),
+                    fields.suggest(str(product).upper(), list(gpu_catalog.GPU_PRODUCTS)),
+                    ", ".join(gpu_catalog.GPU_PRODUCTS),
                 ),
             )
             product = None
@@ -198,7 +194,7 @@ def _gpu(check, raw, field, tenant_gpu):
     mig = raw.get("mig_profile", tenant_gpu.get("mig_profile"))
     if mig is not None:
         mig = str(mig)
-        known = tenant_spec.GPU_PRODUCTS[product]["mig"] if product else tenant_spec.MIG_PROFILES
+        known = gpu_catalog.GPU_PRODUCTS[product]["mig"] if product else gpu_catalog.MIG_PROFILES
         if mig not in known:
             check.error(
                 field + ".mig_profile",

@@ -9,8 +9,8 @@ which is how stale objects are found (pruning) and how removal finds what to rev
 
 import copy
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 MANAGED_BY = "cloudforge"
 FIELD_MANAGER = "cloudforge"
@@ -105,8 +105,8 @@ def resource_quota_hard(quotas):
         "count/databases.postgresql.cnpg.io": str(quotas["max_databases"]),
     }
     gpu = quotas.get("gpu") or {}
-    granted = tenant_spec.gpu_resource_name(gpu.get("product"), gpu.get("mig_profile"))
-    for resource in tenant_spec.gpu_resource_names():
+    granted = gpu_catalog.gpu_resource_name(gpu.get("product"), gpu.get("mig_profile"))
+    for resource in gpu_catalog.gpu_resource_names():
         hard[f"requests.{resource}"] = str(gpu.get("count") or 0) if resource == granted else "0"
     return {k: k8s_quantity.canonical(v) for k, v in hard.items()}
 
@@ -121,7 +121,7 @@ def namespace(spec):
     }
     annotations = {"cloudforge.io/display-name": spec["display_name"]}
     if gpu.get("product"):
-        labels["cloudforge.io/gpu-product"] = tenant_spec.GPU_PRODUCTS[gpu["product"]]["label"]
+        labels["cloudforge.io/gpu-product"] = gpu_catalog.GPU_PRODUCTS[gpu["product"]]["label"]
     if gpu.get("mig_profile"):
         labels["cloudforge.io/gpu-mig-profile"] = gpu["mig_profile"]
     return _obj(
@@ -213,7 +213,7 @@ def _ns_selector(name):
 
 
 def network_policies(spec, platform_services):
-    """The tenant's NetworkPolicies; ``platform_services`` from tenant_spec.resolve_platform_services() (versions.yml)."""
+    """The tenant's NetworkPolicies; ``platform_services`` from platform_services.resolve_platform_services() (versions.yml)."""
     services = platform_services
     label = spec["names"]["label"]
     net = spec["network"]
@@ -464,7 +464,7 @@ def render(spec, options=None):
     if not options.get("platform_services"):
         raise ValueError(
             "render: options['platform_services'] is required, from "
-            "tenant_spec.resolve_platform_services(<versions.yml charts>)"
+            "platform_services.resolve_platform_services(<versions.yml charts>)"
         )
     objs += network_policies(spec, options["platform_services"])
     objs += cilium_policies(spec)

@@ -9,87 +9,25 @@ problem is reported at once, each naming the field and how to fix it.  docs/tena
 """
 
 import copy
-import difflib
 import ipaddress
 import re
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import platform_services as services
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.fields import (
+    FieldChecker,
+    suggest,
+)
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant.names import NAME_MAX, names
 
 SCHEMA_VERSION = 1
-NAME_MAX = 30
-DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 STREAM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 SUBJECT_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 RESERVED_NAMES = frozenset(["default", "system", "platform", "admin", "root", "kube", "cloudforge", "sys"])
 
-# NVIDIA GPUs the platform schedules, keyed by the short product name used in tenant specs.  `label` is the
-# value the GPU operator's feature discovery puts in the node label nvidia.com/gpu.product; `mig` lists the
-# MIG profiles the product supports.  With the GPU operator's default device plugin (no resource renaming)
-# whole GPUs are the extended resource nvidia.com/gpu and, with the `mixed` MIG strategy, each MIG profile is
-# its own resource nvidia.com/mig-<profile>.  docs/tenants.md explains the choice.
-GPU_PRODUCTS = {
-    "H200": {"label": "NVIDIA-H200", "mig": ["1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb"]},
-    "H100": {
-        "label": "NVIDIA-H100-80GB-HBM3",
-        "mig": ["1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"],
-    },
-    "A100-80GB": {
-        "label": "NVIDIA-A100-SXM4-80GB",
-        "mig": ["1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"],
-    },
-    "A100": {
-        "label": "NVIDIA-A100-SXM4-40GB",
-        "mig": ["1g.5gb", "1g.10gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb"],
-    },
-    "A30": {"label": "NVIDIA-A30", "mig": ["1g.6gb", "2g.12gb", "4g.24gb"]},
-    "L40S": {"label": "NVIDIA-L40S", "mig": []},
-    "L40": {"label": "NVIDIA-L40", "mig": []},
-    "L4": {"label": "NVIDIA-L4", "mig": []},
-    "A10": {"label": "NVIDIA-A10", "mig": []},
-    "T4": {"label": "Tesla-T4", "mig": []},
-}
-GPU_RESOURCE = "nvidia.com/gpu"
-MIG_PROFILES = sorted({p for product in GPU_PRODUCTS.values() for p in product["mig"]})
-
-# What a tenant's pods may be allowed to reach, by name (DNS is always allowed).  The namespaces are not written here:
-# `chart` is the versions.yml chart key of the release that runs the service, and its namespace is the one the
-# platform layer installs that chart into, versions.yml `charts.<chart>.namespace` (resolve_platform_services(), with
-# the charts the playbook reads through the cloudforge.platform.versions lookup).  `pods` are the labels the pinned
-# upstream chart puts on the service's pods (its selector labels; docs/tenants.md, "Platform services"), `ports` the
-# pods' container ports (a NetworkPolicy matches the port after the Service's translation).  DNS is k3s's own CoreDNS,
-# which no chart of the collection installs: k3s always runs it in kube-system with the label k8s-app=kube-dns.
-# Operators override any field per service through the modules' `platform_services` option.
-PLATFORM_SERVICES = {
-    "dns": {"namespace": "kube-system", "pods": {"k8s-app": "kube-dns"}, "ports": [["UDP", 53], ["TCP", 53]]},
-    "gateway": {"chart": "apisix", "pods": {"app.kubernetes.io/name": "apisix"}, "ports": [["TCP", 9080]]},
-    "openbao": {"chart": "openbao", "pods": {"app.kubernetes.io/name": "openbao"}, "ports": [["TCP", 8200]]},
-    # codecentric's keycloakx chart names its pods after the chart: app.kubernetes.io/name=keycloakx.
-    "keycloak": {"chart": "keycloakx", "pods": {"app.kubernetes.io/name": "keycloakx"}, "ports": [["TCP", 8080]]},
-    # The community MinIO chart labels its pods app=minio, release=<release> (no app.kubernetes.io/* labels).
-    "minio": {"chart": "minio", "pods": {"app": "minio"}, "ports": [["TCP", 9000]]},
-    # The NATS servers (component nats), not the nats-box pods of the same chart.
-    "nats": {
-        "chart": "nats",
-        "pods": {"app.kubernetes.io/name": "nats", "app.kubernetes.io/component": "nats"},
-        "ports": [["TCP", 4222]],
-    },
-    # The ScyllaCluster of the `scylla` chart; the scylla-operator labels its pods app.kubernetes.io/name=scylla.
-    "scylla": {"chart": "scylla", "pods": {"app.kubernetes.io/name": "scylla"}, "ports": [["TCP", 9042]]},
-    "observability": {
-        "chart": "opentelemetry-collector",
-        "pods": {"app.kubernetes.io/name": "opentelemetry-collector"},
-        "ports": [["TCP", 4317], ["TCP", 4318]],
-    },
-}
-# Names that were platform services once, with the fix a spec that still lists them gets.
-RETIRED_PLATFORM_SERVICES = {
-    "models": "models run in the tenant's own namespace (reachable without an allowance) and other tenants' models "
-    "are reached through the API gateway: remove 'models' and list 'gateway'",
-}
-PLATFORM_SERVICE_FIELDS = ("chart", "namespace", "pods", "ports")
-NETWORK_PROTOCOLS = ("TCP", "UDP", "SCTP")
 # Pod and service networks of the cluster (k3s defaults); tenant egress CIDRs may not overlap them, which
 # would let a tenant reach other tenants' pods around the network policies.
 DEFAULT_CLUSTER_CIDRS = ["10.42.0.0/16", "10.43.0.0/16"]
@@ -146,152 +84,6 @@ class TenantSpecError(ValueError):
         )
 
 
-def names(tenant):
-    """The names every backend derives from a tenant name (one place, so the backends agree)."""
-    return {
-        "namespace": f"tenant-{tenant}",
-        "label": "cloudforge.io/tenant",
-        "openbao_policy": f"tenant-{tenant}",
-        "openbao_workload_policy": f"tenant-{tenant}-workload",
-        "openbao_role": f"tenant-{tenant}",
-        "kv_mount": f"tenants/{tenant}",
-        "keycloak_group": f"tenant-{tenant}",
-        "keycloak_client": f"tenant-{tenant}",
-        "s3_user": f"tenant-{tenant}",
-        "s3_policy": f"tenant-{tenant}",
-        "bucket_prefix": f"{tenant}-",
-        "nats_account": "TENANT_{}".format(tenant.upper().replace("-", "_")),
-        "nats_user": f"tenant-{tenant}",
-        "subject_prefix": f"tenants.{tenant}",
-        "gateway_consumer": f"tenant-{tenant}",
-        "postgres_cluster": f"{tenant}-pg",
-    }
-
-
-def gpu_resource_name(product=None, mig_profile=None):
-    """The Kubernetes extended resource that a GPU allotment is counted in."""
-    if mig_profile:
-        return f"nvidia.com/mig-{mig_profile}"
-    return GPU_RESOURCE
-
-
-def gpu_resource_names():
-    """Every GPU extended resource the platform knows (all must be capped in every tenant quota)."""
-    return [GPU_RESOURCE] + [f"nvidia.com/mig-{p}" for p in MIG_PROFILES]
-
-
-def sanitize_name(value, max_length=NAME_MAX):
-    """Turn any string into a DNS-1123 label (lower case, [a-z0-9-], trimmed, at most max_length characters).
-
-    Long names are cut and given a short stable hash so two long names stay distinct.
-    """
-    import hashlib
-
-    text = re.sub(r"[^a-z0-9-]+", "-", str(value).strip().lower())
-    text = re.sub(r"-{2,}", "-", text).strip("-")
-    if len(text) > max_length:
-        digest = hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:6]
-        text = "{}-{}".format(text[: max_length - 7].rstrip("-"), digest)
-    if not text:
-        raise ValueError(f"{value!r} has no character usable in a DNS-1123 name")
-    return text
-
-
-def _suggest(key, allowed, verb="did you mean"):
-    """``"<verb> 'x'? "`` for the closest allowed value, or nothing."""
-    close = difflib.get_close_matches(key, allowed, n=1)
-    if not close:
-        return ""
-    return f"{verb} {close[0]!r}? " if verb == "did you mean" else f"{verb} to {close[0]!r}, or "
-
-
-class _Checker:
-    def __init__(self, source):
-        self.source = source
-        self.errors = []
-
-    def error(self, field, problem, fix):
-        self.errors.append(f"{self.source}: {field}: {problem}. Fix: {fix}")
-
-    def mapping(self, value, field):
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.error(field, f"must be a mapping, got {type(value).__name__}", "write it as key: value pairs")
-            return {}
-        return value
-
-    def sequence(self, value, field):
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.error(field, f"must be a list, got {type(value).__name__}", "write it as a YAML list (- item)")
-            return []
-        return value
-
-    def unknown(self, value, allowed, field):
-        for key in value:
-            if key not in allowed:
-                self.error(
-                    f"{field}.{key}" if field else str(key),
-                    "unknown field",
-                    "{}remove it or use one of: {}".format(
-                        _suggest(str(key), list(allowed), "rename it"), ", ".join(allowed)
-                    ),
-                )
-
-    def quantity(self, value, field, example, allow_zero=True):
-        try:
-            number = k8s_quantity.to_decimal(value)
-        except k8s_quantity.QuantityError as exc:
-            self.error(field, str(exc), f"use a Kubernetes quantity such as {example}")
-            return None
-        if number < 0 or (number == 0 and not allow_zero):
-            self.error(
-                field,
-                "{!r} must be {}".format(value, "0 or more" if allow_zero else "above 0"),
-                f"use a quantity such as {example}",
-            )
-            return None
-        return k8s_quantity.canonical(value)
-
-    def count(self, value, field, minimum=0, example="3"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and value.strip().isdigit():
-                value = int(value.strip())
-            else:
-                self.error(field, f"{value!r} is not a whole number", f"use a whole number such as {example}")
-                return None
-        if value < minimum:
-            self.error(field, f"{value!r} is below {minimum}", f"use a whole number of at least {minimum}")
-            return None
-        return value
-
-    def string(self, value, field, pattern, fix, max_length=None):
-        if not isinstance(value, str) or not pattern.match(value) or (max_length and len(value) > max_length):
-            self.error(field, f"{value!r} is not valid", fix)
-            return None
-        return value
-
-    def dns_label(self, value, field, max_length=63, reserved=()):
-        if not isinstance(value, str) or not DNS_LABEL_RE.match(value) or len(value) > max_length:
-            hint = (
-                sanitize_name(value, max_length)
-                if isinstance(value, str) and re.search(r"[A-Za-z0-9]", value)
-                else "app"
-            )
-            self.error(
-                field,
-                f"{value!r} is not a DNS-1123 label of at most {max_length} characters",
-                f"use a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit, e.g. {hint!r}",
-            )
-            return None
-        if value in reserved:
-            self.error(field, f"{value!r} is reserved for the platform", "choose another name")
-            return None
-        return value
-
-
 def _groups(check, raw, field, required):
     groups = check.sequence(raw, field)
     if required and not groups:
@@ -328,13 +120,14 @@ def _quotas(check, raw):
         out["gpu"]["count"] = check.count(gpu.get("count", 0), "quotas.gpu.count", example="2")
         product = gpu.get("product")
         if product is not None:
-            match = [p for p in GPU_PRODUCTS if p.lower() == str(product).lower()]
+            match = [p for p in gpu_catalog.GPU_PRODUCTS if p.lower() == str(product).lower()]
             if not match:
                 check.error(
                     "quotas.gpu.product",
                     f"unknown GPU product {product!r}",
                     "{}use one of {}, or leave it out for any GPU".format(
-                        _suggest(str(product).upper(), list(GPU_PRODUCTS)), ", ".join(GPU_PRODUCTS)
+                        suggest(str(product).upper(), list(gpu_catalog.GPU_PRODUCTS)),
+                        ", ".join(gpu_catalog.GPU_PRODUCTS),
                     ),
                 )
             else:
@@ -343,9 +136,13 @@ def _quotas(check, raw):
         mig = gpu.get("mig_profile")
         if mig is not None:
             mig = str(mig)
-            known = GPU_PRODUCTS[product]["mig"] if product in GPU_PRODUCTS else MIG_PROFILES
+            known = (
+                gpu_catalog.GPU_PRODUCTS[product]["mig"]
+                if product in gpu_catalog.GPU_PRODUCTS
+                else gpu_catalog.MIG_PROFILES
+            )
             if mig not in known:
-                where = f"the {product}" if product in GPU_PRODUCTS else "any known GPU"
+                where = f"the {product}" if product in gpu_catalog.GPU_PRODUCTS else "any known GPU"
                 check.error(
                     "quotas.gpu.mig_profile",
                     f"{mig!r} is not a MIG profile of {where}",
@@ -396,16 +193,18 @@ def _network(check, raw, cluster_cidrs, platform_services):
         if name and name not in out["allow_from_tenants"]:
             out["allow_from_tenants"].append(name)
     for i, svc in enumerate(check.sequence(raw.get("platform_services"), "network.platform_services")):
-        if svc in RETIRED_PLATFORM_SERVICES and svc not in platform_services:
+        if svc in services.RETIRED_PLATFORM_SERVICES and svc not in platform_services:
             check.error(
-                f"network.platform_services[{i}]", f"{svc!r} is no platform service", RETIRED_PLATFORM_SERVICES[svc]
+                f"network.platform_services[{i}]",
+                f"{svc!r} is no platform service",
+                services.RETIRED_PLATFORM_SERVICES[svc],
             )
         elif svc not in platform_services:
             check.error(
                 f"network.platform_services[{i}]",
                 f"unknown platform service {svc!r}",
                 "{}use one of {}".format(
-                    _suggest(str(svc), list(platform_services)), ", ".join(sorted(platform_services))
+                    suggest(str(svc), list(platform_services)), ", ".join(sorted(platform_services))
                 ),
             )
         elif svc not in out["platform_services"]:
@@ -626,9 +425,9 @@ def _service_accounts(check, raw):
 
 def normalize_tenant(raw, source=None, cluster_cidrs=None, platform_services=None):
     """Validate one spec on its own; returns (normalised spec, [errors])."""
-    check = _Checker(source or "tenant")
+    check = FieldChecker(source or "tenant")
     cluster_cidrs = DEFAULT_CLUSTER_CIDRS if cluster_cidrs is None else cluster_cidrs
-    platform_services = PLATFORM_SERVICES if platform_services is None else platform_services
+    platform_services = services.PLATFORM_SERVICES if platform_services is None else platform_services
     if not isinstance(raw, dict):
         check.error(
             "(document)",
@@ -730,7 +529,7 @@ def validate_tenants(raws, cluster_cidrs=None, platform_services=None):
             if other not in by_name and other != spec["name"]:
                 errors.append(
                     f"{spec['source']}: network.allow_from_tenants[{i}]: tenant {other!r} does not exist. "
-                    f"Fix: {_suggest(other, list(by_name), 'correct it')}create tenants/{other}.yml or remove it from the list"
+                    f"Fix: {suggest(other, list(by_name), 'correct it')}create tenants/{other}.yml or remove it from the list"
                 )
     group_owner = {}
     for spec in by_name.values():
@@ -760,96 +559,8 @@ def select(specs, tenant=None):
     if not chosen:
         raise TenantSpecError(
             [
-                f"tenant: {tenant!r} has no spec. Fix: {_suggest(tenant, [s['name'] for s in specs])}"
+                f"tenant: {tenant!r} has no spec. Fix: {suggest(tenant, [s['name'] for s in specs])}"
                 f"add tenants/{tenant}.yml to the inventory or pick one of: {', '.join(s['name'] for s in specs) or '(none)'}"
             ]
         )
     return chosen
-
-
-def _service_override_problems(name, override):
-    """Messages for an operator's override of one platform service (empty when it is valid)."""
-    where = f"platform_services.{name}"
-    if not isinstance(override, dict):
-        return [f"{where}: give a mapping with any of {', '.join(PLATFORM_SERVICE_FIELDS)}"]
-    problems = []
-    unknown = sorted(set(override) - set(PLATFORM_SERVICE_FIELDS))
-    if unknown:
-        problems.append(f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(PLATFORM_SERVICE_FIELDS)}")
-    if "namespace" in override and "chart" in override:
-        problems.append(f"{where}: give either namespace or chart (whose namespace versions.yml names), not both")
-    for field in ("chart", "namespace"):
-        if field in override and not (isinstance(override[field], str) and DNS_LABEL_RE.match(override[field])):
-            problems.append(f"{where}.{field}: {override[field]!r} is not a DNS-1123 label")
-    pods = override.get("pods", {})
-    if not isinstance(pods, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in pods.items()):
-        problems.append(f"{where}.pods: give a mapping of pod label to value (empty: every pod of the namespace)")
-    ports = override.get("ports", [["TCP", 1]])
-    valid = isinstance(ports, list) and bool(ports)
-    for port in ports if valid else []:
-        valid = valid and (
-            isinstance(port, (list, tuple))
-            and len(port) == 2
-            and port[0] in NETWORK_PROTOCOLS
-            and isinstance(port[1], int)
-            and not isinstance(port[1], bool)
-            and 1 <= port[1] <= 65535
-        )
-    if not valid:
-        problems.append(
-            f"{where}.ports: give a list of [protocol, port], protocol one of {', '.join(NETWORK_PROTOCOLS)}"
-        )
-    return problems
-
-
-def resolve_platform_services(charts, overrides=None):
-    """Where each platform service runs: ``{name: {"namespace", "pods", "ports"}}``.
-
-    ``charts`` is versions.yml's ``charts`` mapping (the platform layer installs chart ``<key>`` into
-    ``charts[<key>].namespace``); ``overrides`` is the operator's ``platform_services`` option, merged field by field
-    over PLATFORM_SERVICES (a ``namespace`` replaces the chart's, a ``chart`` is looked up in ``charts``).  Raises
-    ValueError naming every problem and its fix, before anything is rendered.
-    """
-    overrides = {} if overrides is None else overrides
-    if not isinstance(overrides, dict):
-        raise ValueError("platform_services: give a mapping of platform service name to {namespace, pods, ports}")
-    if not isinstance(charts, dict):
-        raise ValueError(
-            "platform_charts: give versions.yml's charts mapping, "
-            "\"{{ lookup('cloudforge.platform.versions', 'charts') }}\""
-        )
-    problems = []
-    for name in sorted(set(overrides) - set(PLATFORM_SERVICES)):
-        problems.append(
-            f"platform_services.{name}: unknown platform service. Fix: "
-            f"{_suggest(name, list(PLATFORM_SERVICES))}use one of {', '.join(sorted(PLATFORM_SERVICES))}"
-        )
-    resolved = {}
-    for name, default in PLATFORM_SERVICES.items():
-        override = overrides.get(name) or {}
-        override_problems = _service_override_problems(name, override)
-        problems += override_problems
-        if override_problems:
-            continue
-        entry = {k: v for k, v in default.items() if not ("namespace" in override and k == "chart")}
-        if "chart" in override:
-            entry.pop("namespace", None)
-        entry.update(copy.deepcopy(override))
-        if "namespace" not in entry:
-            pin = charts.get(entry["chart"])
-            namespace = pin.get("namespace") if isinstance(pin, dict) else None
-            if not namespace:
-                problems.append(
-                    f"platform service {name!r}: chart {entry['chart']!r} has no namespace in versions.yml charts. "
-                    f"Fix: pass versions.yml's charts as platform_charts, or set platform_services.{name}.namespace"
-                )
-                continue
-            entry["namespace"] = namespace
-        resolved[name] = {
-            "namespace": entry["namespace"],
-            "pods": dict(entry.get("pods") or {}),
-            "ports": [[proto, port] for proto, port in entry["ports"]],
-        }
-    if problems:
-        raise ValueError("; ".join(problems))
-    return resolved

@@ -5,6 +5,7 @@ import hashlib
 import pytest
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.airgap import verify as bundle_verify
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import digest
 
 
 def _sha(data):
@@ -90,4 +91,4 @@ def test_sha256_of_reads_large_files_in_chunks(tmp_path):
     data = b"x" * (3 * 1024 * 1024 + 7)
     path = tmp_path / "big"
     path.write_bytes(data)
-    assert bundle_verify.sha256_of(str(path)) == _sha(data)
+    assert digest.sha256_of(str(path)) == _sha(data)

@@ -9,8 +9,8 @@ import subprocess
 import pytest
 from unit.gpu_hosts import HOSTS_WITH_DRIVER, build_sysfs, fixture, host_sysfs, nvidia_smi_for, stand_in
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
 from ansible_collections.cloudforge.platform.plugins.module_utils.hosts import gpu_facts
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 H100_ADDRESSES = [
     "0000:18:00.0",
@@ -156,9 +156,9 @@ def test_labels_before_the_driver_equal_the_labels_with_it(tmp_path, host):
 
 
 def test_every_product_a_tenant_can_ask_for_is_labelled_without_the_driver():
-    """tenant_spec.GPU_PRODUCTS labels are what tenants' node selectors match; the hosts layer must set them."""
+    """gpu_catalog.GPU_PRODUCTS labels are what tenants' node selectors match; the hosts layer must set them."""
     labels = {gpu_facts.product_label(known[0]) for known in gpu_facts.KNOWN_DEVICES.values()}
-    wanted = {product["label"] for product in tenant_spec.GPU_PRODUCTS.values()}
+    wanted = {product["label"] for product in gpu_catalog.GPU_PRODUCTS.values()}
     assert wanted <= labels, wanted - labels
 
 

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import platform_services, versions
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import nats as tenant_nats
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 CHARTS = versions.load_file(str(Path(__file__).resolve().parents[4] / "versions.yml"))["charts"]
-SERVICES = tenant_spec.resolve_platform_services(CHARTS)
+SERVICES = platform_services.resolve_platform_services(CHARTS)
 
 
 @pytest.fixture

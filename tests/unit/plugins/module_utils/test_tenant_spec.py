@@ -4,6 +4,8 @@ import copy
 
 import pytest
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import fields
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import names as tenant_names
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant.spec import TenantSpecError, validate_tenants
 
@@ -270,13 +272,13 @@ def test_select_one_tenant_or_explain():
     ],
 )
 def test_sanitize_name(raw, expected):
-    name = tenant_spec.sanitize_name(raw)
+    name = tenant_names.sanitize_name(raw)
     assert name.startswith(expected)
-    assert tenant_spec.DNS_LABEL_RE.match(name) and len(name) <= 30
+    assert fields.DNS_LABEL_RE.match(name) and len(name) <= 30
 
 
 def test_sanitize_keeps_long_names_distinct():
-    assert tenant_spec.sanitize_name("x" * 40 + "1") != tenant_spec.sanitize_name("x" * 40 + "2")
+    assert tenant_names.sanitize_name("x" * 40 + "1") != tenant_names.sanitize_name("x" * 40 + "2")
 
 
 @pytest.mark.parametrize("inventory", ["example", "local"])

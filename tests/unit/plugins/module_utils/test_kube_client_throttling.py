@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import kubernetes as tenant_kube
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import kube as kube_client
 
 
 def _server(statuses):
@@ -42,7 +42,7 @@ def kube_at():
     def start(statuses):
         server, calls = _server(statuses)
         servers.append(server)
-        return tenant_kube.Kube(host=f"http://127.0.0.1:{server.server_port}", api_key="t"), calls
+        return kube_client.Kube(host=f"http://127.0.0.1:{server.server_port}", api_key="t"), calls
 
     yield start
     for server in servers:
@@ -57,14 +57,14 @@ def test_429_is_retried_until_the_apiserver_answers(kube_at):
 
 def test_other_errors_fail_at_once(kube_at):
     kube, calls = kube_at([403])
-    with pytest.raises(tenant_kube.KubeError, match="HTTP 403"):
+    with pytest.raises(kube_client.KubeError, match="HTTP 403"):
         kube.request("GET", "/api/v1/namespaces")
     assert len(calls) == 1
 
 
 def test_throttling_that_never_ends_fails_after_the_patience(kube_at, monkeypatch):
-    monkeypatch.setattr(tenant_kube, "THROTTLE_PATIENCE", 0.5)
+    monkeypatch.setattr(kube_client, "THROTTLE_PATIENCE", 0.5)
     kube, calls = kube_at([429])
-    with pytest.raises(tenant_kube.KubeError, match="HTTP 429"):
+    with pytest.raises(kube_client.KubeError, match="HTTP 429"):
         kube.request("GET", "/api/v1/namespaces")
     assert len(calls) >= 2

@@ -1,0 +1,139 @@
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+"""The Kubernetes API client every module shares: configuration from the kubernetes package, JSON over its pool.
+
+Connection, authentication (kubeconfig, in-cluster, token, CA), patience with a throttling apiserver (429) and
+error translation (``KubeError`` with the apiserver's own message) only; what to apply is the domains' business.
+"""
+
+import json
+import time
+from urllib.parse import urlencode
+
+try:
+    import urllib3
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+
+    HAS_KUBERNETES = True
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported through missing_required_lib
+    HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = exc
+
+# Server-side apply field manager of every object the collection writes.
+FIELD_MANAGER = "cloudforge"
+
+# Seconds a request keeps retrying while the apiserver answers 429 Too Many Requests.
+THROTTLE_PATIENCE = 60
+
+
+def _retry_after(value):
+    try:
+        return min(max(float(value), 0.2), 5.0)
+    except (TypeError, ValueError):
+        return 1.0
+
+
+class KubeError(Exception):
+    def __init__(self, status, message, path=None):
+        self.status = status
+        super().__init__(f"{path or ''}: HTTP {status}: {message}" if path else f"HTTP {status}: {message}")
+
+
+class Kube:
+    """A minimal JSON client over the kubernetes package's configuration (kubeconfig, in-cluster, token, certs)."""
+
+    def __init__(
+        self, kubeconfig=None, context=None, host=None, api_key=None, ca_cert=None, validate_certs=None, pool_size=32
+    ):
+        cfg = k8s_client.Configuration()
+        if isinstance(kubeconfig, dict):
+            k8s_config.load_kube_config_from_dict(kubeconfig, context=context, client_configuration=cfg)
+        elif kubeconfig or not host:
+            try:
+                k8s_config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg)
+            except k8s_config.ConfigException:
+                if kubeconfig:
+                    raise
+                k8s_config.load_incluster_config(client_configuration=cfg)
+        if host:
+            cfg.host = host
+        if api_key:
+            cfg.api_key = {"BearerToken": f"Bearer {api_key}"}
+        if ca_cert:
+            cfg.ssl_ca_cert = ca_cert
+        if validate_certs is not None:
+            cfg.verify_ssl = validate_certs
+        cfg.connection_pool_maxsize = pool_size
+        self.cfg = cfg
+        self.pool = k8s_client.ApiClient(cfg).rest_client.pool_manager
+        self.host = cfg.host.rstrip("/")
+
+    @classmethod
+    def from_params(cls, params):
+        return cls(
+            kubeconfig=params.get("kubeconfig"),
+            context=params.get("context"),
+            host=params.get("host"),
+            api_key=params.get("api_key"),
+            ca_cert=params.get("ca_cert"),
+            validate_certs=params.get("validate_certs"),
+        )
+
+    def request(self, method, path, body=None, query=None, content_type="application/json"):
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        token = self.cfg.get_api_key_with_prefix("BearerToken", alias="authorization")
+        if token:
+            headers["Authorization"] = token
+        url = self.host + path + ("?" + urlencode(query) if query else "")
+        data = json.dumps(body) if body is not None else None
+        # 429 means the apiserver did not process the request (API priority and fairness, or a watch cache
+        # that is still (re)initializing after a restart or a CRD change): wait as it asks, then try again.
+        deadline = time.monotonic() + THROTTLE_PATIENCE
+        while True:
+            resp = self.pool.request(
+                method, url, body=data, headers=headers, timeout=urllib3.Timeout(connect=10, read=60), retries=False
+            )
+            if resp.status != 429 or time.monotonic() >= deadline:
+                break
+            time.sleep(_retry_after(resp.headers.get("Retry-After")))
+        payload = json.loads(resp.data.decode("utf-8")) if resp.data else None
+        if resp.status >= 400:
+            message = payload.get("message") if isinstance(payload, dict) else resp.data[:200]
+            raise KubeError(resp.status, message, f"{method} {path}")
+        return payload
+
+    def get(self, path):
+        try:
+            return self.request("GET", path)
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def apply(self, path, obj, dry_run=False):
+        query = {"fieldManager": FIELD_MANAGER, "force": "true", "fieldValidation": "Strict"}
+        if dry_run:
+            query["dryRun"] = "All"
+        return self.request("PATCH", path, obj, query, content_type="application/apply-patch+yaml")
+
+    def delete(self, path, dry_run=False):
+        query = {"propagationPolicy": "Background"}
+        if dry_run:
+            query["dryRun"] = "All"
+        try:
+            return self.request("DELETE", path, query=query)
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def list(self, path, selector=None):
+        try:
+            data = self.request("GET", path, query={"labelSelector": selector} if selector else None)
+        except KubeError as exc:
+            if exc.status == 404:
+                return []
+            raise
+        return data.get("items", [])

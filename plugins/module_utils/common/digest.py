@@ -1,0 +1,16 @@
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+"""Checksums of files."""
+
+import hashlib
+
+_CHUNK = 1024 * 1024
+
+
+def sha256_of(path):
+    """Hex sha256 of a file, read in chunks (air-gap archives are large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

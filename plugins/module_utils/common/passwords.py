@@ -1,0 +1,13 @@
+# Copyright (c) CloudForge maintainers
+# Apache License 2.0 (see LICENSE)
+"""Passwords the collection generates for the accounts it creates."""
+
+import secrets
+import string
+
+PASSWORD_ALPHABET = string.ascii_letters + string.digits
+
+
+def generate_secret(length=32):
+    """A random password of letters and digits (safe in URLs, connection strings and config files)."""
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _index in range(length))
