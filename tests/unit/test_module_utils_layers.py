@@ -80,7 +80,7 @@ def problems(modules: dict[str, list[tuple[int, str]]]) -> list[str]:
                     f"({package}, layer {LAYERS[package]}): imports go down only (common -> clients -> catalog -> "
                     "domains; model may use tenant, never the reverse). Move the shared piece down a layer"
                 )
-    edges = {m: sorted({t for _, t in imps if t in modules}) for m, imps in modules.items()}
+    edges = {m: sorted({target for _line, target in imps if target in modules}) for m, imps in modules.items()}
     state: dict[str, int] = {}
 
     def visit(node: str, stack: list[str]) -> None:
