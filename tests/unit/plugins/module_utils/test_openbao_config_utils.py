@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """module_utils/openbao_config.py: what counts as a difference, and the declarative audit stanza."""
 
 from ansible_collections.cloudforge.platform.plugins.module_utils import (
