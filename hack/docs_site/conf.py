@@ -49,8 +49,7 @@ def ansible_docs_url(target):
     ``collections/<ns>/<name>/<plugin>_<type>.html``, anchored at the label's docutils id.
     """
     if target in ANSIBLE_DOCSITE_LABELS:
-        page, _ = ANSIBLE_DOCSITE_LABELS[target]
-        return f"{ANSIBLE_DOCS}{page}#{make_id(target)}"
+        return f"{ANSIBLE_DOCS}{ANSIBLE_DOCSITE_LABELS[target][0]}#{make_id(target)}"
     parts = target.split(".", 3)
     if len(parts) != 4 or parts[0] != "ansible_collections" or (parts[1], parts[2]) == ("cloudforge", "platform"):
         return None

@@ -1,2 +1,0 @@
-# Copyright (c) CloudForge maintainers
-# SPDX-License-Identifier: Apache-2.0

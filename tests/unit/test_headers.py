@@ -8,7 +8,8 @@ Python:                                       Shell (and Python with a shebang):
                                                   # SPDX-License-Identifier: Apache-2.0
 
 The collection is Apache-2.0 (galaxy.yml, LICENSE). No other copyright or licence comment may
-follow in the file's first lines (an old form left below the new one).
+follow in the file's first lines (an old form left below the new one). The one exception: an
+``__init__.py`` that ansible-test sanity's empty-init test requires to be empty stays empty.
 """
 
 import re
@@ -27,10 +28,18 @@ OTHER_LICENCE_COMMENT = re.compile(r"^#.*\b(copyright|licen[cs]e|spdx)", re.IGNO
 # ("# Copyright: CloudForge contributors" / "# Copyright (c) CloudForge maintainers" over
 # "# Apache License 2.0 (see LICENSE...)"); rewriting those files here would conflict with that move.
 EXCLUDED_PREFIXES = ("plugins/",)
+# ansible-test sanity's empty-init requires every __init__.py under these to be empty: no header there.
+EMPTY_INIT_PREFIXES = ("plugins/modules/", "tests/unit/")
+
+
+def must_be_empty(path):
+    return path.startswith(EMPTY_INIT_PREFIXES) and path.rsplit("/", 1)[-1] == "__init__.py"
 
 
 def header_problem(path, text):
     """Why ``text`` (the content of ``path``) lacks the header form, or None when it has it."""
+    if must_be_empty(path):
+        return "ansible-test sanity (empty-init) requires this file to be empty" if text else None
     lines = text.splitlines()
     start = 0
     if path.endswith(".sh"):
@@ -81,6 +90,8 @@ def test_every_tracked_python_and_shell_file_has_the_header():
         ("a.py", "#!/usr/bin/python\n" + "\n".join(HEADER) + "\n"),
         ("a.sh", "#!/usr/bin/env bash\n" + "\n".join(HEADER) + "\n#\n# What it does.\nset -euo pipefail\n"),
         ("a.py", "\n".join(HEADER) + '\n"""Checks the licence of what the platform deploys."""\n'),
+        ("tests/unit/__init__.py", ""),
+        ("plugins/modules/__init__.py", ""),
     ],
 )
 def test_the_header_form_is_accepted(path, text):
@@ -91,6 +102,8 @@ def test_the_header_form_is_accepted(path, text):
     ("path", "text", "problem"),
     [
         ("a.py", "", "(empty file)"),
+        ("tests/unit/__init__.py", "\n".join(HEADER) + "\n", "empty-init"),
+        ("tests/testbed/__init__.py", "", "(empty file)"),
         ("a.py", '"""Doc."""\n', "should start the header"),
         ("a.py", "# Copyright: CloudForge contributors\n# Apache License 2.0 (see LICENSE)\n", "should start"),
         ("a.py", "# Copyright (c) CloudForge maintainers\n# Apache License 2.0 (see LICENSE)\n", "should start"),
