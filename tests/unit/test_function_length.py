@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """No function in plugins/ is longer than 80 lines: a longer one is split into named steps.
 
 A function's length is ``end_lineno - lineno + 1`` of its ``def`` (decorators not counted, its docstring

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """plugins/module_utils is layered, and imports only go down: common -> clients -> catalog -> domains.
 
 A package may import from its own package or from a lower layer, never from a higher one.  Among the domains the

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Every variable a user may set on a role is declared in its meta/argument_specs.yml, so docs/variables.md
 (generated from those specs) documents everything and ansible-core validates it when the role is imported.
 

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """The Kubernetes API client every module shares: configuration from the kubernetes package, JSON over its pool.
 
 Connection, authentication (kubeconfig, in-cluster, token, CA), patience with a throttling apiserver (429) and

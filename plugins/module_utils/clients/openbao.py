@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """A thin OpenBao client over hvac for the collection's modules (options of the openbao_auth doc fragment).
 
 One hvac client per thread (requests sessions are not shared across threads), raw paths in and parsed JSON

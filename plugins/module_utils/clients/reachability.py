@@ -1,5 +1,5 @@
-# Copyright: CloudForge contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Probe many URLs at once with a short timeout, to fail fast when downloads cannot work.
 
 Python 3.8 compatible. Every URL is probed in its own daemon thread (bounded by

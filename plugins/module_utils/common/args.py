@@ -1,5 +1,5 @@
-# Copyright: CloudForge contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Argument-spec pieces shared by the collection's modules, one per service they talk to.
 
 Options whose names look secret to ansible-test (``key``, ``token``, ``pass``, ``secret``) but

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Field-by-field validation of operator input: the checker that collects every problem with its fix, and DNS labels."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Comparing Kubernetes objects: what the collection wrote (its applied hash) against what the server holds."""
 
 from __future__ import annotations

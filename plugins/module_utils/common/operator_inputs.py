@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Operator-playbook inputs: the argument-spec files, their bounds, and the AWX surveys made from them.
 
 Every operator playbook (site, tenant, tenant_remove, model, ...) declares its inputs in

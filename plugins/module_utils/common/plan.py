@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """What the tenant modules share: a per-tenant plan of actions, concurrent reconciliation, the module result."""
 
 from __future__ import annotations

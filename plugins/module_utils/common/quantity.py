@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Kubernetes resource quantities: parse, compare and canonicalise like the apiserver does.
 
 A quantity is ``<signed number><suffix>`` where the suffix is a binary SI one (Ki, Mi, Gi, Ti, Pi, Ei),

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Kubernetes and OpenBao side of a served model: placement check, API keys, server-side apply, removal.
 
 ``placement_problems`` reads (never writes) what decides whether a model can run: the tenant's namespace and

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """The model spec: the ``models:`` list of a tenant spec, validated strictly, plus the pure decisions about it.
 
 A model is served for one tenant, so its spec lives in the tenant's file (``inventories/<env>/tenants/<name>.yml``,

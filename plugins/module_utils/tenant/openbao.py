@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """OpenBao side of a tenant: KV v2 mount, policies, Kubernetes and JWT/OIDC auth roles, generated credentials.
 
 Everything is read first and compared in normalised form, then only what differs is written (nothing in check
