@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)/tests:$(CURDIR)/.build/collections
 INVENTORY ?= inventories/local/hosts.yml
 PYTEST ?= $(VENV)/bin/pytest
 
-.PHONY: help setup site test lint sanity unit integration build-check docs \
+.PHONY: help setup site test lint sanity unit integration build-check docs changelog docs-site \
         testbed-build testbed-up testbed-down testbed-status demo clean molecule molecule-multi
 
 help: ## List the targets
@@ -24,7 +24,7 @@ site: setup ## Set up, then run the main job: ansible-playbook site.yml on $(INV
 test: setup ## Everything CI runs: static gates, sanity, unit, build-install, integration on the testbed, hosts layer on a VM
 	@hack/test.sh
 
-lint: setup ## yamllint, ruff, ruff format --check, ansible-lint (production profile)
+lint: setup ## yamllint, ruff, ruff format --check, ansible-lint (production profile), antsibull-docs and antsibull-changelog lint
 	@hack/lint.sh
 
 sanity: setup ## ansible-test sanity from an ansible_collections/cloudforge/platform copy
@@ -38,6 +38,12 @@ build-check: setup ## Build the collection tarball, install it in an empty path,
 
 docs: setup ## Regenerate docs/variables.md from the roles' argument specs
 	python hack/gen_variables_doc.py
+
+changelog: setup ## Regenerate CHANGELOG.rst from changelogs/ (the unreleased galaxy.yml version; fragments stay)
+	python hack/gen_changelog.py
+
+docs-site: setup ## HTML module and role reference from the plugins' own docs (antsibull-docs + Sphinx, offline): .build/docs-site/html
+	@hack/docs_site.sh
 
 molecule: setup ## Hosts layer on a real qemu VM: molecule create/converge/idempotence/check/verify/reset (~see docs/testing.md)
 	CLOUDFORGE_HOSTVM_SCOPE=full $(PYTEST) -s tests/hosts_vm

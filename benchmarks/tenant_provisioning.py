@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark: provision 10 and 100 tenants with playbooks/tenant.yml on the testbed, and a naive baseline.
 
 Run against a testbed that is up (``make testbed-up``; the kube, openbao_dev, keycloak, minio and nats components)::

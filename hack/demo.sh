@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
+#
 # `make demo`: the collection's own playbooks end to end against the offline test bed.
 # Brings the test bed up (reusing a running one), provisions the example tenants from
 # inventories/example/tenants/, runs the same play again to show it is idempotent, and prints

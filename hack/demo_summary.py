@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Print, per tenant, what exists on the test bed's real backends after `make demo`."""
 
 import json

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
+#
 # `make ee-context`: build the collection and the ansible-builder context of the AWX execution
 # environment in .build/ee/context (Containerfile + _build/). No container engine is needed; build
 # the image from the context with `podman build -t REGISTRY/cloudforge/ee:TAG .build/ee/context`.

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Generate the AWX surveys (playbooks/awx/surveys/<template>.json) from the operator playbooks' argument specs.
 
 One source of truth: playbooks/argument_specs/<spec>.yml declares a playbook's inputs (validated by its first

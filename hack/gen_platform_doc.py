@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Generate the tables of docs/platform.md: services (versions.yml + docs/platform-services.yml) and
 network policies (each service role's `<role>_network_policy` declarations in roles/<role>/vars/main.yml, the
 same data the roles render their NetworkPolicies from, through module_utils/platform/network_policy.py).

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Generate docs/variables.md from every role's meta/argument_specs.yml (`make docs`).
 
 Also documents the inventory-wide ``cloudforge_*`` variables from the comments in
@@ -20,6 +22,8 @@ OUTPUT = ROOT / "docs" / "variables.md"
 INVENTORY_VARS = ROOT / "inventories" / "example" / "group_vars" / "all.yml"
 
 _MARKUP = [
+    # O(fqcn#type:option) / RV(fqcn#type:value) point into another plugin's docs: keep the name only.
+    (re.compile(r"\b(?:O|RV)\([\w.]+#\w+:([^()]*)\)"), r"`\1`"),
     (re.compile(r"[COVRE]\(([^()]*)\)"), r"`\1`"),
     (re.compile(r"I\(([^()]*)\)"), r"*\1*"),
     (re.compile(r"[LU]\(([^(),]*)(?:,\s*([^()]*))?\)"), r"\1"),

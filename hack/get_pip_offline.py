@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Stand-in for ansible-test's get-pip bootstrap script, for hosts that reach PyPI but not
 ci-files.testing.ansible.com (where ansible-test downloads get-pip.py from).
 

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
+#
 # `make sanity`: ansible-test sanity on a copy of the working tree laid out as
 # ansible_collections/cloudforge/platform (ansible-test needs that path).
 # Copies the files git would track (tracked + untracked but not ignored), so

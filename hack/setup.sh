@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
+#
 # Idempotent controller setup: virtualenv with pinned dependencies and the
 # collection linked at .build/collections/ansible_collections/cloudforge/platform
 # so FQCNs resolve when running from a clone.

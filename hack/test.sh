@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
+#
 # Everything CI runs, in order of cost. Any failing tier fails the run; in CI (CI=true)
 # a skipped test is a failure too (tests/conftest.py), and "no tests collected" is never OK.
 set -euo pipefail

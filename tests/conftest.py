@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Make the testbed package and the collection (via .build/collections) importable."""
 
 import sys

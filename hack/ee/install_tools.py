@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Install the helm and kubectl binaries pinned in versions.yml (`tools:`) into a directory.
 
 Runs inside the execution-environment image build (execution-environment.yml copies this script and

@@ -1,5 +1,5 @@
-# Copyright: CloudForge contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Options of modules that keep or read credentials in OpenBao (module_utils.clients.openbao.CREDENTIAL_STORE_ARGS).
 
 A module documents O(openbao_url) and O(openbao_token) again only to say what it keeps there and which access it needs.

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 # Documentation: plugins/filter/k8s_quantity.yml (sidecar)
 
 from ansible.errors import AnsibleFilterError

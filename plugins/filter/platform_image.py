@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Filter: a versions.yml image as registry/path/tag/ref, optionally through a registry mirror."""
 
 from ansible.errors import AnsibleFilterError

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 
 DOCUMENTATION = r"""
 name: tenant_specs

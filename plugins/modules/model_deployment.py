@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 
 DOCUMENTATION = r"""
 module: model_deployment

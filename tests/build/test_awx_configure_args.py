@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """playbooks/awx_configure.yml's awx.awx module arguments, validated by the installed awx.awx modules themselves.
 
 No AWX server runs here. Each awx.awx module checks its arguments against its argument spec (AnsibleModule) before

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Build the collection tarball, install it into an empty path and use it as a Galaxy user would.
 
 Runs the real ansible-galaxy / ansible-doc / ansible-playbook from this virtualenv, outside the
@@ -103,6 +105,7 @@ def test_tarball_ships_the_collection_and_none_of_the_local_state(tarball):
         "FILES.json",
         "versions.yml",
         "LICENSE",
+        "CHANGELOG.rst",
         "meta/runtime.yml",
         "playbooks/site.yml",
     ):
@@ -111,6 +114,7 @@ def test_tarball_ships_the_collection_and_none_of_the_local_state(tarball):
     for module in MODULES:
         assert f"plugins/modules/{module}.py" in names
     leaked = sorted(n for n in names if n.split("/")[0] in {".venv", ".build", ".testbed", ".cache", ".git"})
+    leaked += sorted(n for n in names if n == ".pre-commit-config.yaml")  # repository tooling, not the collection
     leaked += sorted(n for n in names if n.startswith(("tests/testbed", "tests/output")) or n.endswith(".tar.gz"))
     assert leaked == []
 

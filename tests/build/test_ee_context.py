@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The AWX execution environment's build context: `make ee-context` (ansible-galaxy collection build +
 `ansible-builder create`) gives a context whose Containerfile installs the collection, its Python and system
 requirements (as ansible-builder's own introspection computes them from the installed collection), and helm and

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The hosts layer on a real disposable Debian 12 host (qemu VM), through molecule.
 
 Sequence (molecule/default): create (boot the VM) -> prepare (active swap) -> `site.yml -i

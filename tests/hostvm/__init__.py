@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Disposable Debian hosts for the hosts-layer molecule scenarios: qemu VMs (software emulation).
 
 Why VMs and why TCG: the hosts layer changes kernel settings (sysctl, modules, swap, nftables),

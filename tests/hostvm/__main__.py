@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """python -m hostvm build | up NAME | down NAME|--all | list"""
 
 import json

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Build the base image and boot/stop disposable qemu hosts (see the package docstring)."""
 
 import hashlib

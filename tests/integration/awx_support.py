@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Run an operator playbook the way an AWX job template does: survey answers -> extra vars, credential
 injectors rendered over the credential's inputs, and ansible-runner (AWX's executor) running the playbook.
 

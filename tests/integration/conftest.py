@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Session fixtures: the real-server testbed, started once and shared by every integration test.
 
 If `make testbed-up` already started it, the running testbed is reused and left running;

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Helpers for the tenancy integration tests: run the real playbooks against the testbed and read the results."""
 
 import json

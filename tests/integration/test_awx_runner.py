@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The AWX job templates run the way AWX runs them: survey answers -> extra vars, the templates' credentials
 injected by rendering the credential types' injectors over the credentials' inputs, ansible-runner (AWX's
 executor) running the playbook against the real test bed with an inventory that holds no credentials.

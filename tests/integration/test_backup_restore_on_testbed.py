@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """playbooks/backup.yml and restore_openbao.yml against the test bed's production-like OpenBao, MinIO and apiserver.
 
 A sentinel secret is written, backed up (raft snapshot to a local dir and a MinIO bucket, CNPG Backup object

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """playbooks/bundle.yml without the internet: the computed artifact list, and the manifest written and verified
 against a bundle directory of small local files (the downloads themselves cannot run here).
 

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """playbooks/model.yml, model_remove.yml and the model_artifact module against the real test bed.
 
 Real servers: kube-apiserver with the upstream KServe, APISIX ingress controller, External Secrets and Prometheus

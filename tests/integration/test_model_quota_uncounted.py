@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """A tenant quota that kube-controller-manager does not count InferenceServices in yet: the model's placement check
 says so, naming the wait and the fix, before anything is written, instead of the apiserver's bare 403 "status
 unknown for quota" halfway through the deployment.

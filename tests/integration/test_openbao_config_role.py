@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Role cloudforge.platform.openbao_config against real production-like OpenBao servers (raft + TLS).
 
 - the test bed's shared openbao_prod (initialised by the test bed): configured, then a second run changes nothing,

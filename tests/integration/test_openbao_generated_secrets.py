@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Platform secrets generated into the test bed's production-like OpenBao (raft + TLS): the role entry point
 `cloudforge.platform.openbao_config` `platform_secrets` and its module `openbao_generated_secrets`, for real.
 

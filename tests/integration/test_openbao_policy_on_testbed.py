@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """cloudforge.platform.openbao_policy against the real OpenBao: compared by what a policy grants, never by its text."""
 
 import uuid

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The platform layer end to end on the test bed: `ansible-playbook site.yml --tags platform`.
 
 Real: the `helm` binary (built from its Go module), the kube-apiserver with the upstream CRDs and

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """playbooks/tenant.yml and tenant_remove.yml against the real testbed apiserver and OpenBao.
 
 Every isolation test is an attack by tenant acme on tenant globex that the real server must deny, next to the

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Smoke tests of the testbed's Kubernetes control plane: what later tests rely on really holds."""
 
 import time

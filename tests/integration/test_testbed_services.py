@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Smoke tests of the testbed's services over real connections: each one does real work and checks it."""
 
 import asyncio

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Real-server testbed for the cloudforge.platform collection.
 
 Builds (from Go modules, PyPI wheels, Maven Central and Debian) and runs on

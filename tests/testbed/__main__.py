@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """`python -m testbed build|up|down|status [component ...]` (PYTHONPATH=tests)."""
 
 import argparse

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Errors the testbed raises; each message says what failed and how to fix it."""
 
 

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Write .testbed/inventory.yml so the collection's playbooks run against the testbed as is."""
 
 from pathlib import Path

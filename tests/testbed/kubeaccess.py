@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Kubeconfigs for the testbed apiserver: admin, components, any user or ServiceAccount.
 
 Tests use these to act *as* a tenant (RBAC is enforced by the real apiserver).

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Load the upstream CRDs and register the kwok nodes on a fresh testbed apiserver."""
 
 import json

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Stand-ins for what the platform layer (issue #7) provides to model deployment, on the test bed only.
 
 The platform layer owns the real ClusterServingRuntimes `cloudforge-vllm` (GPU, vLLM, safetensors) and

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Where the testbed keeps its cache (builds, downloads) and its run state."""
 
 import os

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """A throwaway certificate authority for the testbed's TLS endpoints and client certs."""
 
 import datetime

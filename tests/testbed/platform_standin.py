@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """What the platform layer (issue #7) configures once, done directly on the test bed for `make demo`.
 
 The tenancy modules build on a platform that already has: OpenBao's Kubernetes auth method

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Variables that point the platform layer's OpenBao step at the test bed's production-like OpenBao.
 
 The stand-in chart's in-cluster OpenBao is not a real server, so `site.yml --tags platform` on the test bed

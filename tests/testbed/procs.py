@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Process helpers: free ports, daemons in their own session, waiting on health."""
 
 import os

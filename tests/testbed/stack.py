@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Bring the whole testbed (or some components) up and down; keep its state on disk."""
 
 import json

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The GPU fact fixtures as hosts: fake sysfs trees and stand-ins for nvidia-smi / lspci.
 
 This machine has no GPU, no NVIDIA driver and no lspci, so their outputs come from the fixture files

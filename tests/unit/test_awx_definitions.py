@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The AWX definitions agree with the playbooks: surveys with argument specs (both directions), argument specs with
 the playbooks' first tasks, credential injectors with the variables the playbooks read.
 

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """galaxy.yml, requirements.yml and meta/runtime.yml agree with each other and with what is installed."""
 
 import json

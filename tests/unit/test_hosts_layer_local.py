@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Hosts-layer roles and playbooks run for real on this machine, where that touches nothing of the host.
 
 Every case here either changes files under a temporary directory only, or must stop before

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """plugins/module_utils is layered, and imports only go down: common -> clients -> catalog -> domains.
 
 A package may import from its own package or from a lower layer, never from a higher one.  Among the domains the
@@ -80,7 +80,7 @@ def problems(modules: dict[str, list[tuple[int, str]]]) -> list[str]:
                     f"({package}, layer {LAYERS[package]}): imports go down only (common -> clients -> catalog -> "
                     "domains; model may use tenant, never the reverse). Move the shared piece down a layer"
                 )
-    edges = {m: sorted({t for _, t in imps if t in modules}) for m, imps in modules.items()}
+    edges = {m: sorted({target for _line, target in imps if target in modules}) for m, imps in modules.items()}
     state: dict[str, int] = {}
 
     def visit(node: str, stack: list[str]) -> None:

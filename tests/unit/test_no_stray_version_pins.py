@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """versions.yml is the only place that pins versions: roles, playbooks and inventories must look them up."""
 
 import re

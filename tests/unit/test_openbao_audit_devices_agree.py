@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The audit devices the openbao role declares in the servers' configuration are the ones openbao_config checks.
 
 OpenBao 2.x refuses to enable audit devices through the API, so the chart's server configuration must declare

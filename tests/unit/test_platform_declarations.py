@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The service roles' declarations are the one source of the platform's secrets and network policies.
 
 - every role that declares `<role>_openbao_secrets` renders its ExternalSecret from it (no remoteRef written by

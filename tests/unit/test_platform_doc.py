@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """docs/platform.md's service table matches versions.yml and docs/platform-services.yml, which match the roles."""
 
 import subprocess

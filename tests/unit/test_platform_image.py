@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Image references of versions.yml as charts want them, with and without an air-gap mirror."""
 
 import pytest

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """module_utils/platform/network_policy.py (filter platform_network_policies): what a role's declaration becomes."""
 
 import pytest

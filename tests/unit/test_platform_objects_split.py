@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Check mode: which objects can be dry-run now, which only exist once the run has created their namespace/API."""
 
 from ansible_collections.cloudforge.platform.plugins.filter.platform_objects_split import platform_objects_split

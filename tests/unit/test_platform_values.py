@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Every platform service's rendered Helm values fit the upstream chart they are for.
 
 The platform roles' values are rendered by Ansible itself (tests/unit/playbooks/render_platform_values.yml

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Rollout and condition readiness as the platform layer judges it (module_utils/platform/release_ready.py)."""
 
 import pytest

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Every variable a user may set on a role is declared in its meta/argument_specs.yml, so docs/variables.md
 (generated from those specs) documents everything and ansible-core validates it when the role is imported.
 
@@ -99,7 +101,7 @@ def _user_variables(role):
 
 def _used_by(role, entry_point, variables):
     """Names of ``variables`` the entry point's tasks use, directly or through templates, defaults and vars."""
-    role_vars, _ = _vars(role)
+    role_vars = _vars(role)[0]
     known = {**role_vars, **_defaults(role)}
     files, texts, seen, names = [role / "tasks" / f"{entry_point}.yml"], [], set(), set()
     while files or texts:

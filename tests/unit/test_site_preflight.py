@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The main job from a clone (`ansible-playbook site.yml`): preflight fails fast and says what to do.
 
 Runs the real ansible-playbook on the local inventory against small versions files

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Code that runs on managed hosts must parse on their oldest Python (ansible-core 2.19 targets 3.8+).
 
 ansible-test sanity here compiles for the controller's Python only, so check the grammar of

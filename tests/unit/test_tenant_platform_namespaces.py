@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Tenants and the platform layer agree on where the platform services run (one source of truth: versions.yml).
 
 A tenant's NetworkPolicies (tenant-allow-platform, tenant-allow-from-gateway) name platform namespaces; the platform

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """docs/variables.md is generated from the roles' argument specs and must not go stale."""
 
 import importlib.util

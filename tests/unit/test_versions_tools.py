@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """versions.yml `tools`: the controller-side CLIs the collection drives (helm), validated like the rest."""
 
 from pathlib import Path

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """testinfra: what the hosts layer left on the real (VM) k3s server, read back from the host itself."""
 
 import hashlib

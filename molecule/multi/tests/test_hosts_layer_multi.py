@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """testinfra on the four VMs: one cluster token everywhere (generated once by the first server, read
 from it by the joiners), the first server initialises the cluster, the others join through the API
 endpoint; the agent runs only the agent unit."""

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Write and check an air-gap bundle's manifest (the other side of bundle_verify.py).
 
 A bundle directory holds every artifact of versions.bundle_artifacts() at its ``path``, plus

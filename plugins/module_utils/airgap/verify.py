@@ -1,5 +1,5 @@
-# Copyright: CloudForge contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Check an air-gap bundle directory against the artifact list from versions.bundle_artifacts().
 
 Plain Python, Python 3.8 compatible. Where a checksum comes from, strongest first:

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """NVIDIA GPU products and MIG profiles the platform schedules, and the extended resources they are counted in."""
 
 # NVIDIA GPUs the platform schedules, keyed by the short product name used in tenant specs.  `label` is the

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """The platform services a tenant's pods may be allowed to reach, by name, and where each one runs."""
 
 import copy

@@ -1,5 +1,5 @@
-# Copyright: CloudForge contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The collection's pinned versions (versions.yml): load, validate and derive from it.
 
 Plain Python (no Ansible imports) so the modules, the lookup plugin and the unit

@@ -1,13 +1,17 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """The Kubernetes API client every module shares: configuration from the kubernetes package, JSON over its pool.
 
 Connection, authentication (kubeconfig, in-cluster, token, CA), patience with a throttling apiserver (429) and
 error translation (``KubeError`` with the apiserver's own message) only; what to apply is the domains' business.
 """
 
+from __future__ import annotations
+
+import builtins
 import json
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 try:
@@ -28,7 +32,7 @@ FIELD_MANAGER = "cloudforge"
 THROTTLE_PATIENCE = 60
 
 
-def _retry_after(value):
+def _retry_after(value: Any) -> float:
     try:
         return min(max(float(value), 0.2), 5.0)
     except (TypeError, ValueError):
@@ -36,7 +40,7 @@ def _retry_after(value):
 
 
 class KubeError(Exception):
-    def __init__(self, status, message, path=None):
+    def __init__(self, status: int, message: Any, path: str | None = None) -> None:
         self.status = status
         super().__init__(f"{path or ''}: HTTP {status}: {message}" if path else f"HTTP {status}: {message}")
 
@@ -45,8 +49,15 @@ class Kube:
     """A minimal JSON client over the kubernetes package's configuration (kubeconfig, in-cluster, token, certs)."""
 
     def __init__(
-        self, kubeconfig=None, context=None, host=None, api_key=None, ca_cert=None, validate_certs=None, pool_size=32
-    ):
+        self,
+        kubeconfig: Any = None,
+        context: str | None = None,
+        host: str | None = None,
+        api_key: str | None = None,
+        ca_cert: str | None = None,
+        validate_certs: bool | None = None,
+        pool_size: int = 32,
+    ) -> None:
         cfg = k8s_client.Configuration()
         if isinstance(kubeconfig, dict):
             k8s_config.load_kube_config_from_dict(kubeconfig, context=context, client_configuration=cfg)
@@ -71,7 +82,7 @@ class Kube:
         self.host = cfg.host.rstrip("/")
 
     @classmethod
-    def from_params(cls, params):
+    def from_params(cls, params: dict[str, Any]) -> Kube:
         return cls(
             kubeconfig=params.get("kubeconfig"),
             context=params.get("context"),
@@ -81,7 +92,14 @@ class Kube:
             validate_certs=params.get("validate_certs"),
         )
 
-    def request(self, method, path, body=None, query=None, content_type="application/json"):
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
         headers = {"Accept": "application/json", "Content-Type": content_type}
         token = self.cfg.get_api_key_with_prefix("BearerToken", alias="authorization")
         if token:
@@ -104,7 +122,7 @@ class Kube:
             raise KubeError(resp.status, message, f"{method} {path}")
         return payload
 
-    def get(self, path):
+    def get(self, path: str) -> dict[str, Any] | None:
         try:
             return self.request("GET", path)
         except KubeError as exc:
@@ -112,13 +130,13 @@ class Kube:
                 return None
             raise
 
-    def apply(self, path, obj, dry_run=False):
+    def apply(self, path: str, obj: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
         query = {"fieldManager": FIELD_MANAGER, "force": "true", "fieldValidation": "Strict"}
         if dry_run:
             query["dryRun"] = "All"
         return self.request("PATCH", path, obj, query, content_type="application/apply-patch+yaml")
 
-    def delete(self, path, dry_run=False):
+    def delete(self, path: str, dry_run: bool = False) -> Any:
         query = {"propagationPolicy": "Background"}
         if dry_run:
             query["dryRun"] = "All"
@@ -129,7 +147,7 @@ class Kube:
                 return None
             raise
 
-    def list(self, path, selector=None):
+    def list(self, path: str, selector: str | None = None) -> builtins.list[dict[str, Any]]:
         try:
             data = self.request("GET", path, query={"labelSelector": selector} if selector else None)
         except KubeError as exc:

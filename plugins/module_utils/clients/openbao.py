@@ -1,13 +1,17 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """A thin OpenBao client over hvac for the collection's modules (options of the openbao_auth doc fragment).
 
 One hvac client per thread (requests sessions are not shared across threads), raw paths in and parsed JSON
 out, ``None`` for a path that does not exist.
 """
 
+from __future__ import annotations
+
+import builtins
 import threading
 import time
+from typing import Any, Callable
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -34,7 +38,7 @@ CREDENTIAL_STORE_ARGS = dict(
 )
 
 
-def credential_store(module):
+def credential_store(module: Any) -> OpenBao | None:
     """The OpenBao client for a module's `openbao_*` options, or None when no openbao_url is given."""
     params = module.params
     if not params["openbao_url"]:
@@ -54,7 +58,15 @@ class OpenBaoError(Exception):
 
 
 class OpenBao:
-    def __init__(self, url, token=None, ca_cert=None, validate_certs=True, namespace=None, timeout=30):
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        ca_cert: str | None = None,
+        validate_certs: bool = True,
+        namespace: str | None = None,
+        timeout: float = 30,
+    ) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.verify = (ca_cert or True) if validate_certs else False
@@ -63,7 +75,7 @@ class OpenBao:
         self._local = threading.local()
 
     @classmethod
-    def from_params(cls, params):
+    def from_params(cls, params: dict[str, Any]) -> OpenBao:
         return cls(
             params["url"],
             token=params.get("token"),
@@ -74,7 +86,7 @@ class OpenBao:
         )
 
     @property
-    def client(self):
+    def client(self) -> Any:
         client = getattr(self._local, "client", None)
         if client is None:
             client = hvac.Client(
@@ -83,7 +95,7 @@ class OpenBao:
             self._local.client = client
         return client
 
-    def _call(self, what, path, func, retry_seconds=30):
+    def _call(self, what: str, path: str, func: Callable[[], Any], retry_seconds: float = 30) -> Any:
         deadline = time.monotonic() + retry_seconds
         while True:
             try:
@@ -98,28 +110,28 @@ class OpenBao:
             except Exception as exc:  # connection errors and the like, reported with the path
                 raise OpenBaoError(f"OpenBao {what} {path}: {type(exc).__name__}: {exc}") from exc
 
-    def read(self, path):
+    def read(self, path: str) -> Any:
         """The ``data`` of GET /v1/<path>, or None when the path does not exist."""
         resp = self._call("read", path, lambda: self.client.read(path))
         if resp is None:
             return None
         return resp.get("data") if isinstance(resp, dict) else resp
 
-    def list(self, path):
+    def list(self, path: str) -> builtins.list[str]:
         resp = self._call("list", path, lambda: self.client.list(path))
         return ((resp or {}).get("data") or {}).get("keys", [])
 
-    def write(self, path, data):
+    def write(self, path: str, data: dict[str, Any]) -> Any:
         return self._call("write", path, lambda: self.client.write_data(path, data=data))
 
-    def delete(self, path):
+    def delete(self, path: str) -> Any:
         return self._call("delete", path, lambda: self.client.delete(path))
 
-    def mounts(self):
+    def mounts(self) -> dict[str, dict[str, Any]]:
         """Secrets engine mounts, keyed by path with a trailing slash."""
         data = self.read("sys/mounts") or {}
         return {k: v for k, v in data.items() if isinstance(v, dict) and "type" in v}
 
-    def auth_mounts(self):
+    def auth_mounts(self) -> dict[str, dict[str, Any]]:
         data = self.read("sys/auth") or {}
         return {k: v for k, v in data.items() if isinstance(v, dict) and "type" in v}

@@ -1,5 +1,5 @@
-# Copyright: CloudForge contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Probe many URLs at once with a short timeout, to fail fast when downloads cannot work.
 
 Python 3.8 compatible. Every URL is probed in its own daemon thread (bounded by
@@ -9,11 +9,14 @@ never keep the caller waiting. Proxies come from the usual ``https_proxy`` /
 ``http_proxy`` / ``no_proxy`` environment variables.
 """
 
+from __future__ import annotations
+
 import queue
 import socket
 import ssl
 import threading
 import time
+from typing import Any, Callable
 from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.urls import open_url
@@ -22,7 +25,7 @@ from ansible.module_utils.urls import open_url
 _RETRY_WITH_GET = (403, 405, 501)
 
 
-def describe_error(exc, timeout):
+def describe_error(exc: BaseException, timeout: float) -> str:
     """A short, user-facing reason for a failed request."""
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, socket.gaierror):
@@ -38,7 +41,13 @@ def describe_error(exc, timeout):
     return str(reason) or type(exc).__name__
 
 
-def probe(url, expect="success", timeout=10, validate_certs=True, opener=open_url):
+def probe(
+    url: str,
+    expect: str = "success",
+    timeout: float = 10,
+    validate_certs: bool = True,
+    opener: Callable[..., Any] = open_url,
+) -> dict[str, Any]:
     """Probe one URL; returns ``{url, reachable, status, error, elapsed}``.
 
     ``expect='success'`` needs a 2xx/3xx answer (after redirects); ``'any_response'``
@@ -75,7 +84,13 @@ def probe(url, expect="success", timeout=10, validate_certs=True, opener=open_ur
     return result
 
 
-def probe_all(targets, timeout=10, concurrency=16, validate_certs=True, opener=open_url):
+def probe_all(
+    targets: list[dict[str, Any]],
+    timeout: float = 10,
+    concurrency: int = 16,
+    validate_certs: bool = True,
+    opener: Callable[..., Any] = open_url,
+) -> list[dict[str, Any]]:
     """Probe ``targets`` (dicts with ``url`` and optional ``expect``/``purpose``) concurrently.
 
     Returns one result per target, in order, each with the target's ``purpose``. The
@@ -87,7 +102,7 @@ def probe_all(targets, timeout=10, concurrency=16, validate_certs=True, opener=o
     for index, target in enumerate(targets):
         work.put((index, target))
 
-    def worker():
+    def worker() -> None:
         while True:
             try:
                 index, target = work.get_nowait()

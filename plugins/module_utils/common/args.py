@@ -1,5 +1,5 @@
-# Copyright: CloudForge contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Argument-spec pieces shared by the collection's modules, one per service they talk to.
 
 Options whose names look secret to ansible-test (``key``, ``token``, ``pass``, ``secret``) but
@@ -20,14 +20,18 @@ Options left unset fall back to the environment variables listed, so
 (``BAO_ADDR``, ``VAULT_ADDR``, ...) configure every module of a group at once.
 """
 
+from __future__ import annotations
+
+from typing import Any, Callable
+
 from ansible.module_utils.basic import env_fallback
 
 
-def _env(*names):
+def _env(*names: str) -> tuple[Callable[..., Any], list[str]]:
     return (env_fallback, list(names))
 
 
-def kubernetes_auth_argument_spec():
+def kubernetes_auth_argument_spec() -> dict[str, dict[str, Any]]:
     """Connection to the Kubernetes API (same option names as kubernetes.core)."""
     return {
         "kubeconfig": {"type": "raw", "fallback": _env("K8S_AUTH_KUBECONFIG")},
@@ -39,7 +43,7 @@ def kubernetes_auth_argument_spec():
     }
 
 
-def openbao_auth_argument_spec():
+def openbao_auth_argument_spec() -> dict[str, dict[str, Any]]:
     """Connection to OpenBao (Vault-compatible API); BAO_* variables win over VAULT_*."""
     return {
         "url": {"type": "str", "required": True, "fallback": _env("BAO_ADDR", "VAULT_ADDR")},
@@ -51,7 +55,7 @@ def openbao_auth_argument_spec():
     }
 
 
-def s3_auth_argument_spec():
+def s3_auth_argument_spec() -> dict[str, dict[str, Any]]:
     """Connection to an S3-compatible object store (MinIO by default)."""
     return {
         "endpoint_url": {"type": "str", "required": True, "fallback": _env("S3_ENDPOINT_URL", "AWS_ENDPOINT_URL")},
@@ -63,7 +67,7 @@ def s3_auth_argument_spec():
     }
 
 
-def keycloak_auth_argument_spec():
+def keycloak_auth_argument_spec() -> dict[str, dict[str, Any]]:
     """Connection to the Keycloak admin REST API (same option names as community.general)."""
     return {
         "auth_keycloak_url": {
@@ -89,7 +93,7 @@ def keycloak_auth_argument_spec():
     }
 
 
-def nats_auth_argument_spec():
+def nats_auth_argument_spec() -> dict[str, dict[str, Any]]:
     """Connection to NATS / JetStream."""
     return {
         "servers": {
@@ -118,9 +122,9 @@ AUTH_ARGUMENT_SPECS = {
 }
 
 
-def auth_argument_spec(*fragments):
+def auth_argument_spec(*fragments: str) -> dict[str, dict[str, Any]]:
     """Merge the argument specs of the named fragments (e.g. ``"openbao_auth"``) into a new dict."""
-    spec = {}
+    spec: dict[str, dict[str, Any]] = {}
     for name in fragments:
         if name not in AUTH_ARGUMENT_SPECS:
             raise KeyError(f"unknown auth fragment {name!r} (known: {', '.join(sorted(AUTH_ARGUMENT_SPECS))})")

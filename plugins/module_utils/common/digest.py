@@ -1,13 +1,16 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Checksums of files."""
 
+from __future__ import annotations
+
 import hashlib
+import os
 
 _CHUNK = 1024 * 1024
 
 
-def sha256_of(path):
+def sha256_of(path: str | os.PathLike[str]) -> str:
     """Hex sha256 of a file, read in chunks (air-gap archives are large)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -1,17 +1,20 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Field-by-field validation of operator input: the checker that collects every problem with its fix, and DNS labels."""
+
+from __future__ import annotations
 
 import difflib
 import hashlib
 import re
+from typing import Any, Container, Mapping, Sequence
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
 
 DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def sanitize_name(value, max_length):
+def sanitize_name(value: object, max_length: int) -> str:
     """Turn any string into a DNS-1123 label (lower case, [a-z0-9-], trimmed, at most max_length characters).
 
     Long names are cut and given a short stable hash so two long names stay distinct.
@@ -26,7 +29,7 @@ def sanitize_name(value, max_length):
     return text
 
 
-def suggest(key, allowed, verb="did you mean"):
+def suggest(key: str, allowed: Sequence[str], verb: str = "did you mean") -> str:
     """``"<verb> 'x'? "`` for the closest allowed value, or nothing."""
     close = difflib.get_close_matches(key, allowed, n=1)
     if not close:
@@ -37,14 +40,14 @@ def suggest(key, allowed, verb="did you mean"):
 class FieldChecker:
     """Collects every problem of one input as ``<source>: <field>: <problem>. Fix: <fix>`` (reported all at once)."""
 
-    def __init__(self, source):
+    def __init__(self, source: str) -> None:
         self.source = source
-        self.errors = []
+        self.errors: list[str] = []
 
-    def error(self, field, problem, fix):
+    def error(self, field: str, problem: str, fix: str) -> None:
         self.errors.append(f"{self.source}: {field}: {problem}. Fix: {fix}")
 
-    def mapping(self, value, field):
+    def mapping(self, value: Any, field: str) -> dict[Any, Any]:
         if value is None:
             return {}
         if not isinstance(value, dict):
@@ -52,7 +55,7 @@ class FieldChecker:
             return {}
         return value
 
-    def sequence(self, value, field):
+    def sequence(self, value: Any, field: str) -> list[Any]:
         if value is None:
             return []
         if not isinstance(value, list):
@@ -60,7 +63,7 @@ class FieldChecker:
             return []
         return value
 
-    def unknown(self, value, allowed, field):
+    def unknown(self, value: Mapping[Any, Any], allowed: Sequence[str], field: str) -> None:
         for key in value:
             if key not in allowed:
                 self.error(
@@ -71,7 +74,7 @@ class FieldChecker:
                     ),
                 )
 
-    def quantity(self, value, field, example, allow_zero=True):
+    def quantity(self, value: Any, field: str, example: str, allow_zero: bool = True) -> str | None:
         try:
             number = k8s_quantity.to_decimal(value)
         except k8s_quantity.QuantityError as exc:
@@ -86,7 +89,7 @@ class FieldChecker:
             return None
         return k8s_quantity.canonical(value)
 
-    def count(self, value, field, minimum=0, example="3"):
+    def count(self, value: Any, field: str, minimum: int = 0, example: str = "3") -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, str) and value.strip().isdigit():
                 value = int(value.strip())
@@ -98,13 +101,15 @@ class FieldChecker:
             return None
         return value
 
-    def string(self, value, field, pattern, fix, max_length=None):
+    def string(
+        self, value: Any, field: str, pattern: re.Pattern[str], fix: str, max_length: int | None = None
+    ) -> str | None:
         if not isinstance(value, str) or not pattern.match(value) or (max_length and len(value) > max_length):
             self.error(field, f"{value!r} is not valid", fix)
             return None
         return value
 
-    def dns_label(self, value, field, max_length=63, reserved=()):
+    def dns_label(self, value: Any, field: str, max_length: int = 63, reserved: Container[str] = ()) -> str | None:
         if not isinstance(value, str) or not DNS_LABEL_RE.match(value) or len(value) > max_length:
             hint = (
                 sanitize_name(value, max_length)

@@ -1,10 +1,13 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Comparing Kubernetes objects: what the collection wrote (its applied hash) against what the server holds."""
+
+from __future__ import annotations
 
 import copy
 import hashlib
 import json
+from typing import Any
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
 
@@ -12,12 +15,12 @@ HASH_ANNOTATION = "cloudforge.io/applied-hash"
 VOLATILE_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink")
 
 
-def applied_hash(obj):
+def applied_hash(obj: dict[str, Any]) -> str:
     """A short stable digest of an object as the collection wants it (stored in HASH_ANNOTATION)."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode("utf-8")).hexdigest()[:20]
 
 
-def strip(obj):
+def strip(obj: dict[str, Any] | None) -> dict[str, Any] | None:
     """An object without server bookkeeping (for comparisons and diffs)."""
     if obj is None:
         return None
@@ -33,7 +36,7 @@ def strip(obj):
     return out
 
 
-def contains(current, wanted):
+def contains(current: Any, wanted: Any) -> bool:
     """Whether ``current`` holds every field of ``wanted`` (lists element-wise, quantities by value)."""
     if isinstance(wanted, dict):
         return isinstance(current, dict) and all(k in current and contains(current[k], v) for k, v in wanted.items())

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Operator-playbook inputs: the argument-spec files, their bounds, and the AWX surveys made from them.
 
 Every operator playbook (site, tenant, tenant_remove, model, ...) declares its inputs in
@@ -25,7 +25,10 @@ The AWX survey of a job template is generated from the same file (``survey_spec(
 mapping of types.
 """
 
+from __future__ import annotations
+
 import re
+from typing import Any, Collection, Iterable, Mapping
 
 BOUND_KEYS = ("min", "max", "pattern", "pattern_hint")
 # Keys of a role argument-spec option (ansible-core's validator ignores unknown keys; a typo would be silent).
@@ -51,11 +54,11 @@ class InputSpecError(ValueError):
     """An argument-spec file cannot be used (unknown keys, bounds on a type without any, ...)."""
 
 
-def _given(value):
+def _given(value: object) -> bool:
     return value is not None and value != ""
 
 
-def check_spec(spec, source="argument spec"):
+def check_spec(spec: object, source: str = "argument spec") -> list[str]:
     """Problems of the spec file itself (not of any input), as a list of messages."""
     problems = []
     if spec is None:
@@ -89,13 +92,13 @@ def check_spec(spec, source="argument spec"):
     return problems
 
 
-def _as_list(value):
+def _as_list(value: str | Iterable[Any]) -> list[Any]:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return list(value)
 
 
-def input_errors(spec, values):
+def input_errors(spec: Mapping[str, Any], values: Mapping[str, Any]) -> list[str]:
     """Messages for every given input of ``values`` outside the bounds (min, max, pattern) of ``spec``.
 
     ``values`` is any mapping of variable name -> value (for example ``hostvars[inventory_hostname]``);
@@ -140,18 +143,18 @@ def input_errors(spec, values):
 # --------------------------------------------------------------------------- AWX surveys
 
 
-def _bool_text(value):
+def _bool_text(value: object) -> str:
     return "true" if value else "false"
 
 
-def _bool_choices(option):
+def _bool_choices(option: Mapping[str, Any]) -> list[str]:
     """A bool's answers: true and false, or only those its choices allow (``choices: [true]`` for a confirmation)."""
     if option.get("choices"):
         return [_bool_text(choice) for choice in option["choices"]]
     return list(BOOL_CHOICES)
 
 
-def survey_question(name, option, required=None):
+def survey_question(name: str, option: Mapping[str, Any], required: bool | None = None) -> dict[str, Any]:
     """The AWX survey question for one spec option (``required`` overrides the spec's when stricter)."""
     kind = option.get("type", "str")
     description = option.get("description", "")
@@ -201,11 +204,11 @@ def survey_question(name, option, required=None):
     return question
 
 
-def _title(name):
+def _title(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
-def survey_spec(spec, template):
+def survey_spec(spec: Mapping[str, Mapping[str, Any]], template: Mapping[str, Any]) -> dict[str, Any]:
     """The AWX survey (``{name, description, spec: [...]}``) of a job template, from its argument spec.
 
     ``template`` is the template's entry of playbooks/awx/job_templates.yml: ``name``, ``survey`` (the
@@ -234,7 +237,9 @@ def survey_spec(spec, template):
     }
 
 
-def survey_findings(spec, survey, survey_required=()):
+def survey_findings(
+    spec: Mapping[str, Mapping[str, Any]], survey: Mapping[str, Any], survey_required: Collection[str] = ()
+) -> list[str]:
     """Every disagreement between an AWX survey and an argument spec, in both directions.
 
     Written independently of ``survey_spec()`` so each checks the other: names (every question is an input
@@ -264,7 +269,7 @@ def survey_findings(spec, survey, survey_required=()):
     return findings
 
 
-def _question_findings(name, option, question, stricter):
+def _question_findings(name: str, option: Mapping[str, Any], question: Mapping[str, Any], stricter: bool) -> list[str]:
     findings = []
     kind = option.get("type", "str")
     qtype = question.get("type")

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Kubernetes resource quantities: parse, compare and canonicalise like the apiserver does.
 
 A quantity is ``<signed number><suffix>`` where the suffix is a binary SI one (Ki, Mi, Gi, Ti, Pi, Ei),
@@ -8,6 +8,8 @@ a decimal SI one (n, u, m, "", k, M, G, T, P, E) or a decimal exponent (e3, E-2)
 would store (``1024Mi`` -> ``1Gi``, ``1.5`` -> ``1500m``, ``1000M`` -> ``1G``), so a spec written either way
 compares equal to what a live object holds.
 """
+
+from __future__ import annotations
 
 import re
 from decimal import Context, Decimal, InvalidOperation, localcontext
@@ -28,7 +30,7 @@ class QuantityError(ValueError):
 _CONTEXT = Context(prec=60)
 
 
-def parse(value):
+def parse(value: object) -> tuple[Decimal, str]:
     """Return (Decimal value, format) where format is 'BinarySI', 'DecimalSI' or 'DecimalExponent'.
 
     Accepts ints, floats (converted through their repr) and strings.  Raises QuantityError otherwise.
@@ -59,12 +61,12 @@ def parse(value):
     raise QuantityError(f"{text!r} has an unknown suffix {suffix!r} (use Ki/Mi/Gi/Ti/Pi/Ei, n/u/m/k/M/G/T/P/E or eN)")
 
 
-def to_decimal(value):
+def to_decimal(value: object) -> Decimal:
     """The quantity's value as a Decimal (bytes for memory/storage, cores for CPU)."""
     return parse(value)[0]
 
 
-def to_number(value):
+def to_number(value: object) -> int | float:
     """The quantity's value as an int when it is whole, else a float (for templating and arithmetic)."""
     number = to_decimal(value)
     if number == number.to_integral_value():
@@ -72,19 +74,19 @@ def to_number(value):
     return float(number)
 
 
-def _round_up_nano(number):
+def _round_up_nano(number: Decimal) -> Decimal:
     # The apiserver keeps at most nanoscale precision and rounds up.
     scaled = number.scaleb(9)
     whole = scaled.to_integral_value(rounding="ROUND_CEILING")
     return whole.scaleb(-9)
 
 
-def canonical(value):
+def canonical(value: object) -> str:
     """The canonical string of a quantity, as the apiserver would serialise it."""
     return _format(*parse(value))
 
 
-def _format(number, fmt):
+def _format(number: Decimal, fmt: str) -> str:
     with localcontext(_CONTEXT):
         number = _round_up_nano(number)
         if number == 0:
@@ -102,8 +104,8 @@ def _format(number, fmt):
         # multiple-of-three exponent that leaves an integer mantissa.
         exp = 18
         while exp > -9:
-            mantissa = magnitude.scaleb(-exp)
-            if mantissa == mantissa.to_integral_value():
+            scaled = magnitude.scaleb(-exp)
+            if scaled == scaled.to_integral_value():
                 break
             exp -= 3
         mantissa = int(magnitude.scaleb(-exp))
@@ -112,16 +114,16 @@ def _format(number, fmt):
         return f"{sign}{mantissa}{_DECIMAL_BY_EXP[exp]}"
 
 
-def compare(left, right):
+def compare(left: object, right: object) -> int:
     """-1, 0 or 1 as quantity ``left`` is less than, equal to or greater than ``right``."""
     a, b = to_decimal(left), to_decimal(right)
     return (a > b) - (a < b)
 
 
-def add(*values):
+def add(*values: object) -> str:
     """Sum of quantities as a canonical string (binary SI when every addend is binary SI)."""
     total = Decimal(0)
-    formats = set()
+    formats: set[str] = set()
     for value in values:
         number, fmt = parse(value)
         total += number

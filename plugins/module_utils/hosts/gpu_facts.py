@@ -1,5 +1,5 @@
-# Copyright: CloudForge contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Detect the NVIDIA GPUs of a host and derive the node labels and taint the hosts layer applies.
 
 Plain Python, Python 3.8 compatible, no third-party imports: it runs on the managed hosts.

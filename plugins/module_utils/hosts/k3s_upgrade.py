@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """What a k3s rolling upgrade to a target versions document does, or why it is refused.
 
 Plain Python (used by the ``k3s_upgrade_plan`` filter and unit tests). The k3s versions

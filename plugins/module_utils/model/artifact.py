@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Model artifacts in object storage: upload, manifest, verification, read-only access for the model server.
 
 Convention (shared with the platform): bucket ``models``, key prefix ``<tenant>/<model>/<version>/``, and next to the

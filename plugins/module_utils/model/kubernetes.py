@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Kubernetes and OpenBao side of a served model: placement check, API keys, server-side apply, removal.
 
 ``placement_problems`` reads (never writes) what decides whether a model can run: the tenant's namespace and
@@ -61,34 +61,34 @@ def _fmt(number):
     return k8s_quantity.canonical(str(number))
 
 
-def placement_problems(kube, tenant, model):
-    """Every reason the model cannot be placed now (empty when it fits); reads only."""
-    problems = []
-    ns = tenant["names"]["namespace"]
+def _namespace_problem(kube, tenant, ns):
+    """Why the tenant's namespace cannot take the model (missing, or left by a removed tenant), or None."""
     namespace = kube.get(f"/api/v1/namespaces/{ns}")
-    if namespace is None or (
-        (namespace["metadata"].get("labels") or {}).get("cloudforge.io/tenant-state") == "removed"
+    if namespace is not None and (
+        (namespace["metadata"].get("labels") or {}).get("cloudforge.io/tenant-state") != "removed"
     ):
-        problems.append(
-            "{}: tenant: namespace {} {}. Fix: provision the tenant first (playbooks/tenant.yml -e tenant={})".format(
-                tenant.get("source", tenant["name"]),
-                ns,
-                "does not exist" if namespace is None else "belongs to a removed tenant",
-                tenant["name"],
-            )
-        )
-        return problems
+        return None
+    return "{}: tenant: namespace {} {}. Fix: provision the tenant first (playbooks/tenant.yml -e tenant={})".format(
+        tenant.get("source", tenant["name"]),
+        ns,
+        "does not exist" if namespace is None else "belongs to a removed tenant",
+        tenant["name"],
+    )
+
+
+def _runtime_problems(kube, tenant, model):
+    """The platform's ClusterServingRuntime for the chosen runtime: it exists and serves the model's format."""
     runtime = model.get("serving_runtime")
     current_runtime = kube.get(RUNTIME_PATH.format(runtime)) if runtime else None
     if runtime and current_runtime is None:
-        problems.append(
+        return [
             "{}: ClusterServingRuntime {!r} does not exist. Fix: install the platform layer (site.yml --tags platform), "
             "which provides cloudforge-vllm and cloudforge-ollama".format(_field(tenant, model, "runtime"), runtime)
-        )
-    elif current_runtime is not None:
+        ]
+    if current_runtime is not None:
         formats = [f.get("name") for f in ((current_runtime.get("spec") or {}).get("supportedModelFormats") or []) if f]
         if model["format"] not in formats:
-            problems.append(
+            return [
                 "{}: ClusterServingRuntime {} does not serve {!r} (it serves {}). Fix: use a runtime for {} or convert the model".format(
                     _field(tenant, model, "format"),
                     runtime,
@@ -96,9 +96,12 @@ def placement_problems(kube, tenant, model):
                     ", ".join(formats) or "nothing",
                     model["format"],
                 )
-            )
-    quota = kube.get(f"/api/v1/namespaces/{ns}/resourcequotas/tenant-quota")
-    status = (quota or {}).get("status") or {}
+            ]
+    return []
+
+
+def _uncounted_quota_problems(kube, tenant, model, ns, status):
+    """The tenant quota limits InferenceServices but does not count them yet, so a new one would be refused."""
     if (
         ISVC_COUNT in (status.get("hard") or {})
         and ISVC_COUNT not in (status.get("used") or {})
@@ -106,17 +109,19 @@ def placement_problems(kube, tenant, model):
     ):
         # The apiserver's quota admission refuses a new object of a limited kind that the quota's status does not
         # count yet ("status unknown for quota"): say why and what to do before anything is written.
-        problems.append(
+        return [
             "{}: tenant: the ResourceQuota tenant-quota of namespace {} does not count InferenceServices yet "
             "(status.used has no {}), so the apiserver would refuse the model with 'status unknown for quota'. "
             "kube-controller-manager leaves a quota that way when it was created less than a minute after the KServe "
             "CRDs were installed, until its next full resync (--resource-quota-sync-period, 5 minutes by default). "
             "Fix: run this again in a few minutes".format(tenant.get("source", tenant["name"]), ns, ISVC_COUNT)
-        )
+        ]
+    return []
+
+
+def _gpu_quota_problems(kube, tenant, model, ns, quota, status, resource):
+    """The GPUs every replica needs against what the tenant's quota leaves (the model's own pods counted back)."""
     gpu = model["resources"]["gpu"]
-    if not gpu["count"]:
-        return problems
-    resource = model_spec.gpu_resource_name(gpu.get("mig_profile"))
     replicas = max(model["scaling"]["min_replicas"] or 0, 1)
     needed = gpu["count"] * replicas
     key = f"requests.{resource}"
@@ -125,22 +130,28 @@ def placement_problems(kube, tenant, model):
     own_pods = kube.list(f"/api/v1/namespaces/{ns}/pods", f"serving.kserve.io/inferenceservice={model['name']}")
     held = sum((_pod_requests(p, resource) for p in own_pods), k8s_quantity.to_decimal("0"))
     left = k8s_quantity.to_decimal(hard) - k8s_quantity.to_decimal(used) + held
-    if needed > left:
-        problems.append(
-            "{}: {} x {} ({} GPU(s) x {} replica(s)) needed but tenant {} has {} left (quota {}, in use {}). "
-            "Fix: lower resources.gpu.count or scaling.min_replicas, free GPUs in {}, or raise quotas.gpu.count".format(
-                _field(tenant, model, "resources.gpu.count"),
-                needed,
-                resource,
-                gpu["count"],
-                replicas,
-                tenant["name"],
-                _fmt(max(left, 0)),
-                hard,
-                used,
-                ns,
-            )
+    if needed <= left:
+        return []
+    return [
+        "{}: {} x {} ({} GPU(s) x {} replica(s)) needed but tenant {} has {} left (quota {}, in use {}). "
+        "Fix: lower resources.gpu.count or scaling.min_replicas, free GPUs in {}, or raise quotas.gpu.count".format(
+            _field(tenant, model, "resources.gpu.count"),
+            needed,
+            resource,
+            gpu["count"],
+            replicas,
+            tenant["name"],
+            _fmt(max(left, 0)),
+            hard,
+            used,
+            ns,
         )
+    ]
+
+
+def _gpu_node_problems(kube, tenant, model, resource):
+    """Some node offers the GPU resource (of the wanted product), enough of it for one replica."""
+    gpu = model["resources"]["gpu"]
     nodes = kube.list("/api/v1/nodes")
     label = None
     if gpu.get("product"):
@@ -155,32 +166,54 @@ def placement_problems(kube, tenant, model):
     matching = [o for o in offers if label is None or o[1] == label]
     if label and not matching:
         have = ", ".join(sorted({f"{p} ({n})" for n, p, _a in offers})) or "none"
-        problems.append(
+        return [
             "{}: no node has GPU product {} with {} (node label {}={}); nodes with that resource: {}. "
             "Fix: use a product the cluster has, or add such a node".format(
                 _field(tenant, model, "resources.gpu.product"), gpu["product"], resource, PRODUCT_LABEL, label, have
             )
-        )
-    elif not matching:
-        problems.append(
+        ]
+    if not matching:
+        return [
             "{}: no node offers {} at all. Fix: check the GPU operator on the GPU nodes, or request another resource".format(
                 _field(tenant, model, "resources.gpu.count"), resource
             )
+        ]
+    best = max(matching, key=lambda o: o[2])
+    if best[2] >= gpu["count"]:
+        return []
+    return [
+        "{}: {} {} per replica but no single node offers that many (the most: {} on {}). "
+        "Fix: lower resources.gpu.count to at most {} (a replica's GPUs must share one node)".format(
+            _field(tenant, model, "resources.gpu.count"),
+            gpu["count"],
+            resource,
+            _fmt(best[2]),
+            best[0],
+            _fmt(best[2]),
         )
-    else:
-        best = max(matching, key=lambda o: o[2])
-        if best[2] < gpu["count"]:
-            problems.append(
-                "{}: {} {} per replica but no single node offers that many (the most: {} on {}). "
-                "Fix: lower resources.gpu.count to at most {} (a replica's GPUs must share one node)".format(
-                    _field(tenant, model, "resources.gpu.count"),
-                    gpu["count"],
-                    resource,
-                    _fmt(best[2]),
-                    best[0],
-                    _fmt(best[2]),
-                )
-            )
+    ]
+
+
+def placement_problems(kube, tenant, model):
+    """Every reason the model cannot be placed now (empty when it fits); reads only.
+
+    The checks run in this order, each reading what it needs: namespace (nothing else is checked without one),
+    serving runtime, whether the quota counts InferenceServices, then for GPU models the quota left and the nodes.
+    """
+    ns = tenant["names"]["namespace"]
+    problem = _namespace_problem(kube, tenant, ns)
+    if problem:
+        return [problem]
+    problems = _runtime_problems(kube, tenant, model)
+    quota = kube.get(f"/api/v1/namespaces/{ns}/resourcequotas/tenant-quota")
+    status = (quota or {}).get("status") or {}
+    problems += _uncounted_quota_problems(kube, tenant, model, ns, status)
+    gpu = model["resources"]["gpu"]
+    if not gpu["count"]:
+        return problems
+    resource = model_spec.gpu_resource_name(gpu.get("mig_profile"))
+    problems += _gpu_quota_problems(kube, tenant, model, ns, quota, status, resource)
+    problems += _gpu_node_problems(kube, tenant, model, resource)
     return problems
 
 

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Pure rendering of a normalised model (of a normalised tenant) into the Kubernetes objects that serve it.
 
 Per model, in the tenant's namespace:

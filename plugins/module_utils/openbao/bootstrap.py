@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Bootstrap a fresh OpenBao: initialise, hand the recovery material to a secret store, unseal, replace the root token.
 
 The flow (``bootstrap()``), each step only when needed, so a second run changes nothing:

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """The platform's OpenBao configuration as data: read everything, compare, then write only what differs.
 
 ``plan(bao, desired)`` reads the server once and returns a tenant_plan.Plan whose actions, run in order, make

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Secrets generated once into OpenBao KV v2: create what is missing, never touch what exists.
 
 ``normalize(secrets)`` checks the wanted list (``[{path, key, kind, length, value}]``) and fails with the item and

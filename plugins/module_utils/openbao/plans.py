@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Plans for OpenBao objects shared by the platform configuration and the tenants: ACL policies and auth roles.
 
 Each function reads the current object, records before/after for --diff and adds the write to a Plan only when the

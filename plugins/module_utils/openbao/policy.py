@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """OpenBao (Vault) ACL policies: parse HCL or JSON into one canonical structure, render it back, compare.
 
 Comparing raw policy text reports a change whenever whitespace, comments, order or quoting differ; comparing

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """OpenBao raft snapshots: save one to a file (and optionally an S3 bucket), restore one from a file or S3.
 
 OpenBao OSS has no automatic snapshot schedule (``sys/storage/raft/snapshot-auto`` is an enterprise API that

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Check rendered Helm values against the upstream chart they are meant for.
 
 Helm silently ignores a values key the chart does not read, so a typo such as

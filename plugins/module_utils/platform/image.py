@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """An image pinned in versions.yml, split the ways Helm charts want it, optionally through a registry mirror."""
 
 

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Ingress NetworkPolicies of a platform namespace, from a short declaration in the service role's vars.
 
 A role declares ``<role>_network_policy: {namespace: NAME, allow: [RULE, ...]}``; ``render()`` turns it into

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Wait until a platform service's workloads have rolled out and its custom resources report ready.
 
 ``wait_ready`` polls the API (one list per workload kind, one GET per watched custom resource)

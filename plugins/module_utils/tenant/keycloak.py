@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Keycloak side of a tenant: its identity groups, realm roles and OIDC client, over the admin REST API.
 
 Per tenant: one group per owner/member group of the spec (attributes name the tenant and the role), realm roles

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Kubernetes side of a tenant: server-side apply of everything tenant_render renders, batched and concurrent.
 
 Everything managed is read first with one cluster-wide LIST per kind (``Snapshot``).  For every object: if it already

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """The model spec: the ``models:`` list of a tenant spec, validated strictly, plus the pure decisions about it.
 
 A model is served for one tenant, so its spec lives in the tenant's file (``inventories/<env>/tenants/<name>.yml``,
@@ -229,9 +229,8 @@ def _gpu(check, raw, field, tenant_gpu):
     return out
 
 
-def _model(check, raw, field, tenant, quotas, gateway):
-    raw = check.mapping(raw, field)
-    check.unknown(raw, MODEL_KEYS, field)
+def _identity(check, raw, field):
+    """``(name, version, format, runtime)`` of a model entry, each None when missing or invalid."""
     if "name" not in raw:
         check.error(field + ".name", "missing", "add 'name: <model>' (lower-case letters, digits and '-')")
     name = check.dns_label(raw.get("name"), field + ".name", MODEL_NAME_MAX) if "name" in raw else None
@@ -261,10 +260,13 @@ def _model(check, raw, field, tenant, quotas, gateway):
             field + ".runtime", f"unknown runtime {runtime!r}", "use one of {}".format(", ".join(RUNTIME_CHOICES))
         )
         runtime = None
+    return name, version, fmt, runtime
 
-    source = raw.get("source")
+
+def _source(check, source, field, tenant, name, version):
+    """``{type, path, uri}``: where the model's files are (s3:// by the artifact convention, or a local path)."""
     expected = artifact_uri(tenant, name, version) if tenant and name and version else None
-    out_source = {"type": None, "path": None, "uri": expected}
+    out = {"type": None, "path": None, "uri": expected}
     if source is None:
         check.error(
             field + ".source",
@@ -280,7 +282,7 @@ def _model(check, raw, field, tenant, quotas, gateway):
                 f"{source!r} does not follow the platform's artifact convention",
                 f"use {expected} (bucket 'models', prefix <tenant>/<model>/<version>/)",
             )
-        out_source["type"] = "s3"
+        out["type"] = "s3"
     elif "://" in source:
         check.error(
             field + ".source",
@@ -288,9 +290,13 @@ def _model(check, raw, field, tenant, quotas, gateway):
             "upload the files to a local directory first, or put them in s3://models/...",
         )
     else:
-        out_source.update(type="local", path=source)
+        out.update(type="local", path=source)
+    return out
 
-    res_raw = check.mapping(raw.get("resources"), field + ".resources")
+
+def _resources(check, raw, field, quotas):
+    """``{gpu, cpu, memory}`` of one replica, each within the tenant's quotas."""
+    res_raw = check.mapping(raw, field + ".resources")
     check.unknown(res_raw, RESOURCE_KEYS, field + ".resources")
     gpu = _gpu(check, res_raw.get("gpu"), field + ".resources.gpu", quotas.get("gpu") or {})
     defaults = DEFAULT_RESOURCES["gpu" if gpu["count"] else "cpu"]
@@ -304,8 +310,12 @@ def _model(check, raw, field, tenant, quotas, gateway):
                 f"{value} is above the tenant's quotas.{key} ({quotas[key]}), so no replica would fit",
                 f"lower {field}.resources.{key} or raise the tenant's quotas.{key}",
             )
+    return resources
 
-    serving_raw = check.mapping(raw.get("serving"), field + ".serving")
+
+def _serving(check, raw, field, gpu_count):
+    """``{max_context_length, dtype, quantization, tensor_parallel_size}`` (the vLLM options)."""
+    serving_raw = check.mapping(raw, field + ".serving")
     check.unknown(serving_raw, SERVING_KEYS, field + ".serving")
     serving = {"max_context_length": None, "dtype": "auto", "quantization": None, "tensor_parallel_size": None}
     if serving_raw.get("max_context_length") is not None:
@@ -334,15 +344,19 @@ def _model(check, raw, field, tenant, quotas, gateway):
         tp = check.count(
             serving_raw["tensor_parallel_size"], field + ".serving.tensor_parallel_size", minimum=1, example="2"
         )
-        if tp and gpu["count"] and tp != gpu["count"]:
+        if tp and gpu_count and tp != gpu_count:
             check.error(
                 field + ".serving.tensor_parallel_size",
-                f"{tp} does not match resources.gpu.count ({gpu['count']}): vLLM shards the model over every GPU of a replica",
-                f"set tensor_parallel_size: {gpu['count']} or leave it out",
+                f"{tp} does not match resources.gpu.count ({gpu_count}): vLLM shards the model over every GPU of a replica",
+                f"set tensor_parallel_size: {gpu_count} or leave it out",
             )
         serving["tensor_parallel_size"] = tp
+    return serving
 
-    scaling_raw = check.mapping(raw.get("scaling"), field + ".scaling")
+
+def _scaling(check, raw, field, gpu_count, quotas):
+    """``{min_replicas, max_replicas, scale_to_zero}``, consistent with each other and the tenant's GPU quota."""
+    scaling_raw = check.mapping(raw, field + ".scaling")
     check.unknown(scaling_raw, SCALING_KEYS, field + ".scaling")
     scale_to_zero = _bool(check, scaling_raw.get("scale_to_zero"), field + ".scaling.scale_to_zero", False)
     min_r = check.count(scaling_raw.get("min_replicas", 0 if scale_to_zero else 1), field + ".scaling.min_replicas")
@@ -365,47 +379,53 @@ def _model(check, raw, field, tenant, quotas, gateway):
             "0 replicas without scale_to_zero would never serve",
             "set scale_to_zero: true, or min_replicas: 1 or more",
         )
-    if gpu["count"] and max_r and quotas.get("gpu", {}).get("count") is not None:
-        total = gpu["count"] * max(min_r or 0, 1)
-        if total > (quotas["gpu"].get("count") or 0) and gpu["count"] <= (quotas["gpu"].get("count") or 0):
+    if gpu_count and max_r and quotas.get("gpu", {}).get("count") is not None:
+        total = gpu_count * max(min_r or 0, 1)
+        if total > (quotas["gpu"].get("count") or 0) and gpu_count <= (quotas["gpu"].get("count") or 0):
             check.error(
                 field + ".scaling.min_replicas",
-                f"{min_r} replicas x {gpu['count']} GPU(s) = {total}, above the tenant's quotas.gpu.count ({quotas['gpu']['count']})",
+                f"{min_r} replicas x {gpu_count} GPU(s) = {total}, above the tenant's quotas.gpu.count ({quotas['gpu']['count']})",
                 "lower min_replicas or raise the tenant's quotas.gpu.count",
             )
+    return {"min_replicas": min_r, "max_replicas": max_r, "scale_to_zero": scale_to_zero}
 
-    exp_raw = check.mapping(raw.get("exposure"), field + ".exposure")
-    check.unknown(exp_raw, EXPOSURE_KEYS, field + ".exposure")
+
+def _route_prefix(check, exp_raw, field, tenant, name):
+    """The model's gateway path prefix (``/<tenant>/<name>`` by default), or None when invalid."""
     prefix = exp_raw.get("route_prefix", default_route_prefix(tenant, name) if tenant and name else None)
-    if prefix is not None:
-        segments = str(prefix).strip("/").split("/") if isinstance(prefix, str) else [None]
-        if (
-            not isinstance(prefix, str)
-            or not prefix.startswith("/")
-            or not all(isinstance(s, str) and PREFIX_SEGMENT_RE.match(s) for s in segments)
-        ):
-            check.error(
-                field + ".exposure.route_prefix",
-                f"{prefix!r} is not a path prefix",
-                f"write it as /{tenant}/<name>: lower-case segments of letters, digits, '-', '.' and '_'",
-            )
-            prefix = None
-        elif tenant and segments[0] != tenant:
-            check.error(
-                field + ".exposure.route_prefix",
-                f"{prefix!r} is outside the tenant's prefix /{tenant}/",
-                f"start it with /{tenant}/, e.g. {default_route_prefix(tenant, name or 'model')}",
-            )
-            prefix = None
-        elif "v1" in segments:
-            check.error(
-                field + ".exposure.route_prefix",
-                f"{prefix!r} contains 'v1', which the OpenAI paths add themselves",
-                f"leave it out, e.g. {default_route_prefix(tenant, name or 'model')}",
-            )
-            prefix = None
-        else:
-            prefix = "/" + "/".join(segments)
+    if prefix is None:
+        return None
+    segments = str(prefix).strip("/").split("/") if isinstance(prefix, str) else [None]
+    if (
+        not isinstance(prefix, str)
+        or not prefix.startswith("/")
+        or not all(isinstance(s, str) and PREFIX_SEGMENT_RE.match(s) for s in segments)
+    ):
+        check.error(
+            field + ".exposure.route_prefix",
+            f"{prefix!r} is not a path prefix",
+            f"write it as /{tenant}/<name>: lower-case segments of letters, digits, '-', '.' and '_'",
+        )
+        return None
+    if tenant and segments[0] != tenant:
+        check.error(
+            field + ".exposure.route_prefix",
+            f"{prefix!r} is outside the tenant's prefix /{tenant}/",
+            f"start it with /{tenant}/, e.g. {default_route_prefix(tenant, name or 'model')}",
+        )
+        return None
+    if "v1" in segments:
+        check.error(
+            field + ".exposure.route_prefix",
+            f"{prefix!r} contains 'v1', which the OpenAI paths add themselves",
+            f"leave it out, e.g. {default_route_prefix(tenant, name or 'model')}",
+        )
+        return None
+    return "/" + "/".join(segments)
+
+
+def _consumers(check, exp_raw, field):
+    """The consumer names (each gets its own API key): at least one, none twice."""
     consumers = []
     raw_consumers = exp_raw.get("consumers", ["default"])
     for j, consumer in enumerate(check.sequence(raw_consumers, field + ".exposure.consumers")):
@@ -426,6 +446,11 @@ def _model(check, raw, field, tenant, quotas, gateway):
             "no consumer: nobody could call the model",
             "list at least one consumer name (each gets its own API key), e.g. [app]",
         )
+    return consumers
+
+
+def _rate_limits(check, exp_raw, field, gateway):
+    """``(requests_per_minute, tokens_per_minute)``, each at most the tenant's gateway limit."""
     rpm_default = gateway.get("requests_per_minute") or 600
     tpm_default = gateway.get("tokens_per_minute")
     rpm = check.count(
@@ -451,45 +476,71 @@ def _model(check, raw, field, tenant, quotas, gateway):
             f"{tpm} is above the tenant's gateway.tokens_per_minute ({gateway['tokens_per_minute']})",
             f"lower it to at most {gateway['tokens_per_minute']} or raise the tenant's limit",
         )
-    streaming = _bool(check, exp_raw.get("streaming"), field + ".exposure.streaming", True)
+    return rpm, tpm
 
+
+def _exposure(check, raw, field, tenant, name, gateway):
+    """``{route_prefix, consumers, requests_per_minute, tokens_per_minute, streaming}``: how the gateway serves it."""
+    exp_raw = check.mapping(raw, field + ".exposure")
+    check.unknown(exp_raw, EXPOSURE_KEYS, field + ".exposure")
+    prefix = _route_prefix(check, exp_raw, field, tenant, name)
+    consumers = _consumers(check, exp_raw, field)
+    rpm, tpm = _rate_limits(check, exp_raw, field, gateway)
+    streaming = _bool(check, exp_raw.get("streaming"), field + ".exposure.streaming", True)
+    return {
+        "route_prefix": prefix,
+        "consumers": consumers,
+        "requests_per_minute": rpm,
+        "tokens_per_minute": tpm,
+        "streaming": streaming,
+    }
+
+
+def _runtime_choice(check, spec, field, quotas):
+    """Add ``runtime_chosen`` and ``serving_runtime`` to ``spec``, or report why no runtime can serve it."""
+    if not (spec["format"] and spec["runtime"] and spec["resources"]["gpu"]["count"] is not None):
+        return
+    chosen, problem = choose_runtime(spec, (quotas.get("gpu") or {}).get("count") or 0)
+    if problem:
+        check.error(f"{field}.{problem[0]}", problem[1], problem[2])
+    else:
+        spec["runtime_chosen"] = chosen
+        spec["serving_runtime"] = RUNTIMES[chosen]["serving_runtime"]
+    if chosen == "ollama":
+        serving = spec["serving"]
+        for key in ("quantization", "tensor_parallel_size"):
+            if serving[key] is not None:
+                check.error(
+                    f"{field}.serving.{key}",
+                    "is a vLLM option; Ollama reads it from the GGUF file",
+                    "remove it (or serve a safetensors build with vLLM)",
+                )
+        if serving["dtype"] != "auto":
+            check.error(field + ".serving.dtype", "is a vLLM option; Ollama reads it from the GGUF file", "remove it")
+
+
+def _model(check, raw, field, tenant, quotas, gateway):
+    """The normalised spec of one model entry, section by section (errors in the order the sections come)."""
+    raw = check.mapping(raw, field)
+    check.unknown(raw, MODEL_KEYS, field)
+    name, version, fmt, runtime = _identity(check, raw, field)
+    source = _source(check, raw.get("source"), field, tenant, name, version)
+    resources = _resources(check, raw.get("resources"), field, quotas)
+    serving = _serving(check, raw.get("serving"), field, resources["gpu"]["count"])
+    scaling = _scaling(check, raw.get("scaling"), field, resources["gpu"]["count"], quotas)
+    exposure = _exposure(check, raw.get("exposure"), field, tenant, name, gateway)
     spec = {
         "name": name,
         "version": version,
-        "source": out_source,
+        "source": source,
         "format": fmt,
         "runtime": runtime,
         "resources": resources,
         "serving": serving,
-        "scaling": {"min_replicas": min_r, "max_replicas": max_r, "scale_to_zero": scale_to_zero},
-        "exposure": {
-            "route_prefix": prefix,
-            "consumers": consumers,
-            "requests_per_minute": rpm,
-            "tokens_per_minute": tpm,
-            "streaming": streaming,
-        },
+        "scaling": scaling,
+        "exposure": exposure,
     }
-    chosen = None
-    if fmt and runtime and gpu["count"] is not None:
-        chosen, problem = choose_runtime(spec, (quotas.get("gpu") or {}).get("count") or 0)
-        if problem:
-            check.error(f"{field}.{problem[0]}", problem[1], problem[2])
-        else:
-            spec["runtime_chosen"] = chosen
-            spec["serving_runtime"] = RUNTIMES[chosen]["serving_runtime"]
-        if chosen == "ollama":
-            for key in ("quantization", "tensor_parallel_size"):
-                if serving[key] is not None:
-                    check.error(
-                        f"{field}.serving.{key}",
-                        "is a vLLM option; Ollama reads it from the GGUF file",
-                        "remove it (or serve a safetensors build with vLLM)",
-                    )
-            if serving["dtype"] != "auto":
-                check.error(
-                    field + ".serving.dtype", "is a vLLM option; Ollama reads it from the GGUF file", "remove it"
-                )
+    _runtime_choice(check, spec, field, quotas)
     return spec
 
 

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """The names every backend derives from a tenant name (one place, so the backends agree)."""
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import fields

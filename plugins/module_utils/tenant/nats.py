@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """NATS side of a tenant: one account per tenant (isolation), its user, JetStream limits and streams.
 
 Accounts are configured in a file the module owns, included from the server's ``accounts { }`` block; the server is

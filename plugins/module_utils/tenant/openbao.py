@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """OpenBao side of a tenant: KV v2 mount, policies, Kubernetes and JWT/OIDC auth roles, generated credentials.
 
 Everything is read first and compared in normalised form, then only what differs is written (nothing in check
@@ -61,12 +61,74 @@ def jwt_role(spec, options):
     return role
 
 
+def _plan_auth_role(bao, plan, spec, options, state, auth_mounts, option, method, role):
+    """The tenant's role at the auth mount named by ``options[option]`` (``role(spec, options)`` makes it)."""
+    mount = options.get(option)
+    if not mount or not (state == "present" or mount + "/" in auth_mounts):
+        return
+    if mount + "/" not in auth_mounts:
+        raise ValueError(
+            f"the {method} auth method is not enabled at auth/{mount}/ (set {option}, or enable and configure it first)"
+        )
+    role_name = spec["names"]["openbao_role"]
+    plan_role(
+        bao,
+        plan,
+        f"auth/{mount} role {role_name}",
+        f"auth/{mount}/role/{role_name}",
+        role(spec, options),
+        state,
+    )
+
+
+def _plan_credentials(bao, plan, spec, mount, existing):
+    """Generate every credential the tenant's KV mount lacks (an existing one is never overwritten)."""
+    plan.before["credentials"], plan.after["credentials"] = [], []
+    for rel, make in sorted(credential_paths(spec).items()):
+        present = existing is not None and bao.read(f"{mount}/metadata/{rel}") is not None
+        if present:
+            plan.before["credentials"].append(rel)
+            plan.after["credentials"].append(rel)
+        else:
+            plan.after["credentials"].append(f"{rel} (generated, value not shown)")
+            plan.add(
+                f"generate credentials {mount}/{rel}",
+                lambda rel=rel, make=make: bao.write(f"{mount}/data/{rel}", {"data": make(), "options": {"cas": 0}}),
+            )
+
+
+def _plan_kv_mount(bao, plan, spec, options, state, mount, existing):
+    """The tenant's KV v2 mount: enabled and filled (present), disabled (absent + purge) or kept (absent)."""
+    if state == "present":
+        plan.after["kv_mount"] = mount
+        if not existing:
+            plan.add(
+                f"enable KV v2 at {mount}/",
+                lambda: bao.write(
+                    f"sys/mounts/{mount}",
+                    {"type": "kv", "options": {"version": "2"}, "description": f"Secrets of tenant {spec['name']}"},
+                ),
+            )
+        _plan_credentials(bao, plan, spec, mount, existing)
+    elif options.get("purge"):
+        plan.after["kv_mount"] = None
+        if existing:
+            plan.add(f"disable {mount}/ and delete its secrets", lambda: bao.delete(f"sys/mounts/{mount}"))
+    else:
+        plan.after["kv_mount"] = mount if existing else None
+        if existing:
+            plan.kept.append({"backend": "openbao", "what": f"KV v2 mount {mount}/ (tenant secrets)", "where": bao.url})
+
+
 def plan_tenant(bao, spec, options, mounts, auth_mounts):
-    """The Plan for one tenant (``options``: state, purge, auth mounts, TTLs; see the openbao_tenant module)."""
-    names = spec["names"]
+    """The Plan for one tenant (``options``: state, purge, auth mounts, TTLs; see the openbao_tenant module).
+
+    In this order: the KV mount is checked, the policies, the Kubernetes and JWT/OIDC auth roles, then the mount
+    itself with the generated credentials.
+    """
     state = options.get("state") or "present"
     plan = Plan(spec["name"])
-    mount = names["kv_mount"]
+    mount = spec["names"]["kv_mount"]
     existing = mounts.get(mount + "/")
     plan.before["kv_mount"] = mount if existing else None
     if existing and (existing.get("type") != "kv" or str((existing.get("options") or {}).get("version")) != "2"):
@@ -80,67 +142,11 @@ def plan_tenant(bao, spec, options, mounts, auth_mounts):
     for name, desired in policies.items():
         plan_policy(bao, plan, name, desired, state)
 
-    kube_mount = options.get("kubernetes_auth_mount")
-    if kube_mount and (state == "present" or kube_mount + "/" in auth_mounts):
-        if kube_mount + "/" not in auth_mounts:
-            raise ValueError(
-                f"the Kubernetes auth method is not enabled at auth/{kube_mount}/ (set kubernetes_auth_mount, or enable and configure it first)"
-            )
-        plan_role(
-            bao,
-            plan,
-            f"auth/{kube_mount} role {names['openbao_role']}",
-            f"auth/{kube_mount}/role/{names['openbao_role']}",
-            kubernetes_role(spec, options),
-            state,
-        )
-    jwt_mount = options.get("jwt_auth_mount")
-    if jwt_mount and (state == "present" or jwt_mount + "/" in auth_mounts):
-        if jwt_mount + "/" not in auth_mounts:
-            raise ValueError(
-                f"the JWT/OIDC auth method is not enabled at auth/{jwt_mount}/ (set jwt_auth_mount, or enable and configure it first)"
-            )
-        plan_role(
-            bao,
-            plan,
-            f"auth/{jwt_mount} role {names['openbao_role']}",
-            f"auth/{jwt_mount}/role/{names['openbao_role']}",
-            jwt_role(spec, options),
-            state,
-        )
-
-    if state == "present":
-        plan.after["kv_mount"] = mount
-        if not existing:
-            plan.add(
-                f"enable KV v2 at {mount}/",
-                lambda: bao.write(
-                    f"sys/mounts/{mount}",
-                    {"type": "kv", "options": {"version": "2"}, "description": f"Secrets of tenant {spec['name']}"},
-                ),
-            )
-        plan.before["credentials"], plan.after["credentials"] = [], []
-        for rel, make in sorted(credential_paths(spec).items()):
-            present = existing is not None and bao.read(f"{mount}/metadata/{rel}") is not None
-            if present:
-                plan.before["credentials"].append(rel)
-                plan.after["credentials"].append(rel)
-            else:
-                plan.after["credentials"].append(f"{rel} (generated, value not shown)")
-                plan.add(
-                    f"generate credentials {mount}/{rel}",
-                    lambda rel=rel, make=make: bao.write(
-                        f"{mount}/data/{rel}", {"data": make(), "options": {"cas": 0}}
-                    ),
-                )
-    elif options.get("purge"):
-        plan.after["kv_mount"] = None
-        if existing:
-            plan.add(f"disable {mount}/ and delete its secrets", lambda: bao.delete(f"sys/mounts/{mount}"))
-    else:
-        plan.after["kv_mount"] = mount if existing else None
-        if existing:
-            plan.kept.append({"backend": "openbao", "what": f"KV v2 mount {mount}/ (tenant secrets)", "where": bao.url})
+    _plan_auth_role(
+        bao, plan, spec, options, state, auth_mounts, "kubernetes_auth_mount", "Kubernetes", kubernetes_role
+    )
+    _plan_auth_role(bao, plan, spec, options, state, auth_mounts, "jwt_auth_mount", "JWT/OIDC", jwt_role)
+    _plan_kv_mount(bao, plan, spec, options, state, mount, existing)
     return plan
 
 

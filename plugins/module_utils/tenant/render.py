@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """Pure rendering of a normalised tenant spec into the Kubernetes objects of its namespace.
 
 Nothing here talks to a server: the filters and the tenant_kubernetes module share these functions, and the

@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """The tenant spec: schema, validation, normalisation and the names every backend derives from it.
 
 One YAML file per tenant (``inventories/<env>/tenants/<name>.yml``) is validated here before any backend is

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Helpers shared by the components: pinned versions, `go install` at a pin, HTTP health."""
 
 import json

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The real `helm` CLI (built from its Go module at a pin) and the platform layer's stand-in charts.
 
 `helm` has no daemon: "starting" it writes a local chart directory with one stand-in chart per

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Keycloak from Maven Central (keycloak-quarkus-dist zip), run with `kc.sh start-dev` on loopback.
 
 The zip is checked against Maven Central's .sha1 and the sha256 in pins.yml, then unpacked into the

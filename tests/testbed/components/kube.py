@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Kubernetes control plane for the testbed.
 
 etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok come from one

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """MinIO (S3 API), built with `go install` at a pinned pseudo-version, single drive in the run's data dir.
 
 MinIO's community repository is no longer maintained; the pin is the newest version the Go module

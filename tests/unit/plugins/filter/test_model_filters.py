@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The model filters, as Ansible calls them (errors are AnsibleFilterError naming the problem)."""
 
 import pytest

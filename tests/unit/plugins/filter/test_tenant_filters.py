@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The tenancy filters, called the way playbooks call them (FQCN through Ansible) and directly for their errors."""
 
 import json

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """lookup('cloudforge.platform.versions', ...): terms, the file option and validation errors."""
 
 from pathlib import Path

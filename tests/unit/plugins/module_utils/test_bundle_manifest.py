@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """module_utils/airgap/manifest.py on real bundle directories of small files, with the real versions.yml."""
 
 import hashlib

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Checking an air-gap bundle directory: missing, corrupt and unverifiable artifacts are named."""
 
 import hashlib

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The shared auth argument specs agree with their doc fragments, and env fallbacks work."""
 
 import importlib

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """GPU detection on the outputs of real kinds of machines, and on broken output.
 
 Fixtures: fixtures/gpu/ (README there).  sysfs trees are built in tmp_path from them; nvidia-smi and lspci,

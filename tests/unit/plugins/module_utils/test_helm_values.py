@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The Helm values checker against the real upstream chart data in shared/charts."""
 
 import json

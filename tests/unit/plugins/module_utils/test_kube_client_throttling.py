@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The Kubernetes client waits out 429 Too Many Requests (apiserver throttling, a watch cache re-initialising)
 instead of failing the play, and still reports other errors at once. Against a real HTTP server on loopback."""
 

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The model spec (tenant spec key `models`): strict validation naming fields, and the pure decisions about models."""
 
 import copy

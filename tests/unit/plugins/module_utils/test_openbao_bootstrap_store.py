@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """module_utils/openbao/bootstrap.py: the file store keeps recovery material private and never clobbers it."""
 
 import os

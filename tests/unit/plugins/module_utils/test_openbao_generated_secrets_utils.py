@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """module_utils/openbao/generated_secrets.py: the wanted list is checked before anything is read, and the values
 it generates are strong and of the promised shape. Reading and writing OpenBao is tested against the test bed's
 real server (tests/integration/test_openbao_generated_secrets.py)."""

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Probing download sources against real local HTTP servers: fast, concurrent, with clear reasons."""
 
 import http.server

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Kubernetes quantities parse and canonicalise exactly as the apiserver does."""
 
 from decimal import Decimal

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """OpenBao policies compare by what they grant, never by their text; tenant policies stay in the tenant's paths."""
 
 import json

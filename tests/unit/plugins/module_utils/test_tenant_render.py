@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """What a tenant gets on Kubernetes and NATS, rendered from its spec (pure functions; the servers are tested in
 tests/integration/test_tenant_provisioning.py)."""
 

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Tenant spec validation: every invalid spec fails before anything is applied, naming the field and the fix."""
 
 import copy

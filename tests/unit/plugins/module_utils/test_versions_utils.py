@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """versions.yml schema, derived download sources, air-gap bundle list and upgrade plans."""
 
 import copy

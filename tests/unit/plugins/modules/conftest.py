@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures for module tests: run an Ansible module's main() in-process, as Ansible would."""
 
 import json

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """cloudforge.platform.gpu_facts, run as Ansible runs it: in-process, and through the ansible CLI.
 
 nvidia-smi is a stand-in printing the fixture outputs (unit/gpu_hosts.py); the sysfs trees are built from

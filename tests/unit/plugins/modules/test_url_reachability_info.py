@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """cloudforge.platform.url_reachability_info, run as Ansible runs it."""
 
 import http.server

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """cloudforge.platform.versions_info, run as Ansible runs it."""
 
 import hashlib
