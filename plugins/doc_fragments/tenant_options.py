@@ -1,5 +1,5 @@
-# Copyright: CloudForge contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """Options and attributes every tenant module shares (kubernetes_tenant, openbao_tenant, keycloak_tenant, ...).
 
 A module that extends this fragment may document an option or attribute again with only the keys it changes (for

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The one list of tenant backends (playbooks/tenant_backends/backends.yml) agrees with the backends' task files, the
 tenant modules and the two playbooks that read it."""
 

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The tenant modules agree where they should: the options and attributes of the tenant_options doc fragment, and the
 common part of their RETURN blocks (which cannot use fragments), so a playbook reads every backend's result alike."""
 
