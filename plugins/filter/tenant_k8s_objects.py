@@ -23,8 +23,11 @@ def _charts():
         raise AnsibleFilterError(f"tenant_k8s_objects: {exc}") from exc
 
 
-def tenant_k8s_objects(spec, openbao_address=None, group_prefix="", platform_charts=None):
-    """Every Kubernetes object of a tenant (what cloudforge.platform.tenant_kubernetes applies), namespace first."""
+def tenant_k8s_objects(spec, openbao_url=None, group_prefix="", platform_charts=None, openbao_address=None):
+    """Every Kubernetes object of a tenant (what cloudforge.platform.kubernetes_tenant applies), namespace first.
+
+    ``openbao_address`` is the old name of ``openbao_url`` (as the module's option alias).
+    """
     if not isinstance(spec, dict) or "names" not in spec:
         raise AnsibleFilterError(
             "tenant_k8s_objects: expects a normalised tenant spec (from cloudforge.platform.tenant_validate)"
@@ -34,7 +37,12 @@ def tenant_k8s_objects(spec, openbao_address=None, group_prefix="", platform_cha
     except ValueError as exc:
         raise AnsibleFilterError(f"tenant_k8s_objects: {exc}") from exc
     return tenant_render.render(
-        spec, {"openbao_address": openbao_address, "group_prefix": group_prefix, "platform_services": services}
+        spec,
+        {
+            "openbao_address": openbao_url or openbao_address,
+            "group_prefix": group_prefix,
+            "platform_services": services,
+        },
     )
 
 

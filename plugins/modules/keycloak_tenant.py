@@ -21,33 +21,18 @@ author:
   - CloudForge maintainers (@cloudforge)
 extends_documentation_fragment:
   - cloudforge.platform.keycloak_auth
+  - cloudforge.platform.tenant_options
+# check_mode, diff_mode, tenants, state and purge come from the tenant_options fragment; the keys given here win.
 attributes:
-  check_mode:
-    support: full
-    description: Reads everything and reports what would change; writes nothing.
   diff_mode:
-    support: full
     description: Shows groups, roles and the client before and after (a public client has no secret).
 options:
-  tenants:
-    description:
-      - Normalised tenant specs, as returned by the P(cloudforge.platform.tenant_validate#filter) filter.
-    type: list
-    elements: dict
-    required: true
   realm:
     description: The platform's realm (created by the platform layer), where tenants live.
     type: str
     default: cloudforge
-  state:
-    description: V(present) provisions the tenants, V(absent) removes their groups, roles and client.
-    type: str
-    choices: [present, absent]
-    default: present
   purge:
     description: Accepted for symmetry with the other tenant modules; Keycloak holds no tenant data.
-    type: bool
-    default: false
   audiences:
     description: Audiences added to the tenant client's tokens (OpenBao's JWT role expects V(openbao)).
     type: list
@@ -79,6 +64,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+# tenants and kept are the same in every tenant module (plugins/module_utils/common/plan.py builds them) except the
+# descriptions and samples of actions and kept; tests/unit/plugins/modules/test_tenant_modules.py keeps them in step.
 tenants:
   description: One entry per tenant.
   returned: always
@@ -88,6 +75,7 @@ tenants:
     name:
       description: Tenant name.
       type: str
+      sample: acme
     changed:
       description: Whether anything of this tenant was (or would be) changed.
       type: bool
@@ -101,6 +89,18 @@ kept:
   returned: always
   type: list
   elements: dict
+  contains:
+    backend:
+      description: The backend that keeps the data.
+      type: str
+      sample: minio
+    what:
+      description: What was kept.
+      type: str
+    where:
+      description: Where it is (the backend's URL, or a namespace).
+      type: str
+  sample: []
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

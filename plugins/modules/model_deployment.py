@@ -60,10 +60,13 @@ options:
         only in OpenBao.
     type: bool
     default: false
-  s3_endpoint:
-    description: Object storage URL the model servers download the artifact from (annotated on the storage Secret).
+  s3_endpoint_url:
+    description:
+      - URL of the object storage (S3 API) as the model servers reach it, from inside the cluster, to download the
+        artifact (annotated on the storage Secret).
     type: str
     default: ""
+    aliases: [s3_endpoint]
   s3_region:
     description: Object storage region.
     type: str
@@ -79,7 +82,7 @@ options:
     description: OpenBao token (needs write access to the tenant's KV mount).
     type: str
 notes:
-  - The tenant must have been provisioned (P(cloudforge.platform.tenant_kubernetes#module) and
+  - The tenant must have been provisioned (P(cloudforge.platform.kubernetes_tenant#module) and
     P(cloudforge.platform.openbao_tenant#module)); its SecretStore V(tenant-openbao) delivers the keys.
   - The CRDs of KServe, the APISIX ingress controller, External Secrets and (with O(metrics)) the Prometheus operator
     must be installed, and the platform's ClusterServingRuntimes must exist.
@@ -100,7 +103,7 @@ EXAMPLES = r"""
     model: llama-3-8b-instruct
     openbao_url: "{{ cloudforge_openbao_addr }}"
     openbao_token: "{{ cloudforge_openbao_token }}"
-    s3_endpoint: "{{ cloudforge_s3_endpoint }}"
+    s3_endpoint_url: "{{ cloudforge_s3_endpoint }}"
 
 - name: Hand the API keys to the next task only
   cloudforge.platform.model_deployment:
@@ -159,7 +162,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         placement_only=dict(type="bool", default=False),
         return_api_keys=dict(type="bool", default=False),
-        s3_endpoint=dict(type="str", default=""),
+        s3_endpoint_url=dict(type="str", default="", aliases=["s3_endpoint"]),
         s3_region=dict(type="str", default="us-east-1"),
         metrics=dict(type="bool", default=True),
         **openbao_client.CREDENTIAL_STORE_ARGS,
@@ -167,7 +170,9 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not kube_client.HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(kube_client.KUBERNETES_IMPORT_ERROR))
-    p = module.params
+    p = dict(module.params)
+    # module_utils.model.render still reads the option under its old name.
+    p["s3_endpoint"] = p["s3_endpoint_url"]
     tenant = p["tenant"]
     if not isinstance(tenant, dict) or "names" not in tenant or "models" not in tenant:
         module.fail_json(

@@ -20,31 +20,15 @@ author:
   - CloudForge maintainers (@cloudforge)
 extends_documentation_fragment:
   - cloudforge.platform.openbao_auth
+  - cloudforge.platform.tenant_options
+# check_mode, diff_mode, tenants, state and purge come from the tenant_options fragment; the keys given here win.
 attributes:
-  check_mode:
-    support: full
-    description: Reads everything and reports what would change; writes nothing.
   diff_mode:
-    support: full
     description: Shows policies (HCL), roles and credential paths before and after; never secret values.
 options:
-  tenants:
-    description:
-      - Normalised tenant specs, as returned by the P(cloudforge.platform.tenant_validate#filter) filter.
-    type: list
-    elements: dict
-    required: true
-  state:
-    description:
-      - V(present) provisions the tenants, V(absent) revokes their access (and deletes their secrets with O(purge)).
-    type: str
-    choices: [present, absent]
-    default: present
   purge:
     description:
       - With O(state=absent), also disable the tenant's KV mount, deleting every secret in it.
-    type: bool
-    default: false
   kubernetes_auth_mount:
     description:
       - Path of the Kubernetes auth method (already enabled and configured by the platform). Empty to manage no Kubernetes role.
@@ -89,7 +73,7 @@ requirements:
   - hvac
 seealso:
   - module: cloudforge.platform.openbao_policy
-  - module: cloudforge.platform.tenant_kubernetes
+  - module: cloudforge.platform.kubernetes_tenant
 """
 
 EXAMPLES = r"""
@@ -109,6 +93,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+# tenants and kept are the same in every tenant module (plugins/module_utils/common/plan.py builds them) except the
+# descriptions and samples of actions and kept; tests/unit/plugins/modules/test_tenant_modules.py keeps them in step.
 tenants:
   description: One entry per tenant.
   returned: always
@@ -132,6 +118,17 @@ kept:
   returned: always
   type: list
   elements: dict
+  contains:
+    backend:
+      description: The backend that keeps the data.
+      type: str
+      sample: minio
+    what:
+      description: What was kept.
+      type: str
+    where:
+      description: Where it is (the backend's URL, or a namespace).
+      type: str
   sample: [{"backend": "openbao", "what": "KV v2 mount tenants/acme/ (tenant secrets)", "where": "https://openbao:8200"}]
 """
 

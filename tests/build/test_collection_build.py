@@ -25,6 +25,13 @@ MODULES = sorted(path.stem for path in (ROOT / "plugins" / "modules").glob("*.py
 LOOKUPS = sorted(path.stem for path in (ROOT / "plugins" / "lookup").glob("*.py") if path.stem != "__init__")
 FILTERS = sorted(path.stem for path in (ROOT / "plugins" / "filter").glob("*.yml"))
 PLAYBOOKS = sorted(path.stem for path in (ROOT / "playbooks").glob("*.yml"))
+# Old module names (meta/runtime.yml plugin_routing) -> the module they redirect to.
+REDIRECTS = {
+    old: entry["redirect"]
+    for old, entry in yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text(encoding="utf-8"))["plugin_routing"][
+        "modules"
+    ].items()
+}
 
 
 def _env(collections_path, **extra):
@@ -142,6 +149,73 @@ def test_every_module_has_docs_from_the_installed_copy(installed, outside):
         assert entry["examples"], f"{name} has no EXAMPLES"
         assert entry["return"], f"{name} has no RETURN"
         assert entry["doc"]["filename"].startswith(str(installed)), f"{name} was not loaded from the installed copy"
+
+
+def test_old_module_names_show_the_new_modules_docs(installed, outside):
+    docs = _docs("module", sorted(REDIRECTS), installed, outside)
+    for old, new in REDIRECTS.items():
+        doc = docs[f"cloudforge.platform.{old}"]["doc"]
+        assert f"cloudforge.platform.{doc['module']}" == new, old
+        assert doc["filename"].startswith(str(installed)), old
+
+
+# Input each renamed module refuses with its own message before it contacts any server.
+OLD_NAME_RUNS = {
+    "tenant_kubernetes": (
+        {"tenants": [{"name": "acme", "names": {}}]},
+        "platform_charts: required with state=present",
+    ),
+    "tenant_minio": (
+        {
+            "tenants": [{"name": "acme"}],
+            "state": "absent",
+            "endpoint_url": "http://s3.invalid",
+            "access_key": "unused",
+            "secret_key": "unused-secret",
+        },
+        "tenants: pass normalised specs",
+    ),
+    "tenant_nats": (
+        {"tenants": [{"name": "acme"}], "accounts_file": "/nonexistent/accounts.conf", "state": "absent"},
+        "tenants: pass normalised specs",
+    ),
+}
+
+
+def test_old_module_names_run_the_new_modules_from_the_installed_copy(installed, outside):
+    """Each old name runs its new module (the module's own validation message comes back), and module_defaults of
+    the new module's action group reach it (an invalid default is refused by the module's argument spec)."""
+    assert sorted(OLD_NAME_RUNS) == sorted(REDIRECTS)
+    tasks = []
+    for old, (args, message) in OLD_NAME_RUNS.items():
+        tasks += [
+            {"name": old, f"cloudforge.platform.{old}": args, "register": "out", "ignore_errors": True},
+            {
+                "name": f"{old} ran {REDIRECTS[old]}",
+                "ansible.builtin.assert": {"that": ["out is failed", f"out.msg is search({message!r})"]},
+            },
+        ]
+    tasks += [
+        {
+            "name": "module_defaults of group/cloudforge.platform.kubernetes",
+            "cloudforge.platform.tenant_kubernetes": {"tenants": []},
+            "module_defaults": {"group/cloudforge.platform.kubernetes": {"state": "bogus"}},
+            "register": "out",
+            "ignore_errors": True,
+        },
+        {
+            "name": "The group's defaults reached the old name",
+            "ansible.builtin.assert": {"that": ["out.msg is search('value of state must be one of: present, absent')"]},
+        },
+    ]
+    playbook = outside / "old_module_names.yml"
+    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+    result = _run(
+        [BIN / "ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook)],
+        outside,
+        _env(installed, ANSIBLE_PYTHON_INTERPRETER=sys.executable),
+    )
+    assert "ok=" in result.stdout and "failed=0" in result.stdout
 
 
 def test_every_lookup_has_docs_from_the_installed_copy(installed, outside):

@@ -32,6 +32,8 @@ CREDENTIAL_VARS = re.compile(
     r"\bcloudforge_(?:kubeconfig|openbao_(?:addr|token|ca_cert)|keycloak_(?:url|admin_user|admin_password)"
     r"|s3_(?:endpoint|access_key|secret_key))\b"
 )
+# A playbook, or a task file, that another one imports or includes (the path may be templated).
+INCLUDED = re.compile(r"(?:import_playbook|include_tasks|import_tasks):\s*\"?(.+?\.yml)\"?\s*$", re.MULTILINE)
 OPERATOR_ACTIONS = {
     "Deploy platform": "site.yml",
     "Provision tenant": "playbooks/tenant.yml",
@@ -245,13 +247,16 @@ def test_the_templates_credentials_provide_every_credential_variable_its_playboo
     if not path.is_file():
         pytest.fail(f"{template['name']}: {template['playbook']} does not exist in this branch yet")
     read = set()
-    pending = [path]
-    while pending:  # the playbook and what it imports
+    pending, seen = [path], set()
+    while pending:  # the playbook and what it imports or includes (a templated path: every file it may name)
         current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
         text = current.read_text()
         read |= set(CREDENTIAL_VARS.findall(text))
-        for imported in re.findall(r"import_playbook:\s*(\S+\.yml)", text):
-            pending.append(current.parent / imported)
+        for imported in INCLUDED.findall(text):
+            pending.extend(sorted(current.parent.glob(re.sub(r"\{\{.*?\}\}", "*", imported))))
     injected = set()
     for key in template["credentials"]:
         if key != "machine":

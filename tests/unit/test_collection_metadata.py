@@ -58,6 +58,18 @@ def test_action_groups_name_existing_modules():
     assert unknown == set()
 
 
+def test_renamed_modules_redirect_to_existing_modules():
+    """An old module name (plugin_routing) points at a module that exists, and no module file keeps the old name."""
+    routing = _yaml("meta/runtime.yml")["plugin_routing"]["modules"]
+    modules = {path.stem for path in (ROOT / "plugins" / "modules").glob("*.py")}
+    assert {"tenant_kubernetes", "tenant_minio", "tenant_nats"} <= set(routing)  # renamed before 0.1.0
+    for old, entry in routing.items():
+        namespace, collection, new = entry["redirect"].split(".")
+        assert (namespace, collection) == ("cloudforge", "platform"), old
+        assert new in modules, f"{old} redirects to {entry['redirect']}, which does not exist"
+        assert old not in modules, f"plugins/modules/{old}.py would shadow its redirect"
+
+
 def test_build_ignores_local_state():
     ignored = set(_yaml("galaxy.yml")["build_ignore"])
     assert {".venv", ".build", ".testbed", ".cache", "tests/output", "tests/testbed", "*.tar.gz"} <= ignored

@@ -26,7 +26,7 @@ PLATFORM_CHARTS = sorted(k for k, v in VERSIONS["charts"].items() if v["layer"] 
 # Platform charts of versions.yml that the platform layer does not install (with why).
 NOT_INSTALLED = {
     "scylla": "ScyllaDB clusters are per tenant/application; the platform installs the operator only",
-    "nack": "JetStream streams are reconciled by cloudforge.platform.tenant_nats, not by NACK",
+    "nack": "JetStream streams are reconciled by cloudforge.platform.nats_tenant, not by NACK",
     "grafana": "Grafana comes with kube-prometheus-stack (same chart and version as its subchart)",
     "opensearch-dashboards": "not installed yet (see docs/platform.md)",
 }

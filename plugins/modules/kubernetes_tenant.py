@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: Apache-2.0
 
 DOCUMENTATION = r"""
-module: tenant_kubernetes
+module: kubernetes_tenant
 short_description: Provision or remove tenants on Kubernetes (namespace, quota, network policy, RBAC and more)
 version_added: 0.1.0
 description:
@@ -29,31 +29,17 @@ author:
   - CloudForge maintainers (@cloudforge)
 extends_documentation_fragment:
   - cloudforge.platform.kubernetes_auth
+  - cloudforge.platform.tenant_options
+# check_mode, diff_mode, tenants, state and purge come from the tenant_options fragment; the keys given here win.
 attributes:
   check_mode:
-    support: full
     description: Changes are computed by the apiserver with server-side dry run (C(dryRun=All)); nothing is stored.
   diff_mode:
-    support: full
     description: Shows every object that changes, before and after (no Secrets are managed, so no secret values).
 options:
-  tenants:
-    description:
-      - Normalised tenant specs, as returned by the P(cloudforge.platform.tenant_validate#filter) filter.
-    type: list
-    elements: dict
-    required: true
-  state:
-    description:
-      - V(present) provisions the tenants, V(absent) revokes their access (and deletes their namespace with O(purge)).
-    type: str
-    choices: [present, absent]
-    default: present
   purge:
     description:
       - With O(state=absent), delete the tenant's namespace and everything in it, volumes and databases included.
-    type: bool
-    default: false
   prune:
     description:
       - Delete managed objects of the tenant that the spec no longer renders (never database clusters or databases).
@@ -64,10 +50,13 @@ options:
       - Prefix the apiserver's OIDC configuration (C(--oidc-groups-prefix)) adds to group names, for example V(oidc:).
     type: str
     default: ""
-  openbao_address:
+  openbao_url:
     description:
-      - OpenBao URL the tenant's SecretStore reads from. Without it no SecretStore or ExternalSecret is managed.
+      - URL of OpenBao as the tenant's SecretStore reaches it from inside the cluster, for example
+        V(https://openbao.openbao.svc:8200). Without it no SecretStore or ExternalSecret is managed.
+      - The module itself does not connect to OpenBao.
     type: str
+    aliases: [openbao_address]
   kubernetes_auth_mount:
     description:
       - Path of OpenBao's Kubernetes auth method, for the SecretStore.
@@ -112,21 +101,23 @@ seealso:
 
 EXAMPLES = r"""
 - name: Provision the tenants on Kubernetes
-  cloudforge.platform.tenant_kubernetes:
+  cloudforge.platform.kubernetes_tenant:
     kubeconfig: "{{ cloudforge_kubeconfig }}"
     tenants: "{{ tenants }}"
     platform_charts: "{{ lookup('cloudforge.platform.versions', 'charts') }}"
-    openbao_address: https://openbao.openbao.svc:8200
+    openbao_url: https://openbao.openbao.svc:8200
     group_prefix: "oidc:"
 
 - name: Revoke acme's access, keep its namespace, volumes and databases
-  cloudforge.platform.tenant_kubernetes:
+  cloudforge.platform.kubernetes_tenant:
     kubeconfig: "{{ cloudforge_kubeconfig }}"
     tenants: "{{ tenants | selectattr('name', '==', 'acme') }}"
     state: absent
 """
 
 RETURN = r"""
+# tenants and kept are the same in every tenant module (plugins/module_utils/common/plan.py builds them) except the
+# descriptions and samples of actions and kept; tests/unit/plugins/modules/test_tenant_modules.py keeps them in step.
 tenants:
   description: One entry per tenant.
   returned: always
@@ -150,6 +141,17 @@ kept:
   returned: always
   type: list
   elements: dict
+  contains:
+    backend:
+      description: The backend that keeps the data.
+      type: str
+      sample: minio
+    what:
+      description: What was kept.
+      type: str
+    where:
+      description: Where it is (the backend's URL, or a namespace).
+      type: str
   sample: [{"backend": "kubernetes", "what": "namespace tenant-acme with its volumes (data-acme-pg-1) ...", "where": "https://10.0.0.10:6443"}]
 """
 
@@ -170,7 +172,7 @@ def main():
         purge=dict(type="bool", default=False),
         prune=dict(type="bool", default=True),
         group_prefix=dict(type="str", default=""),
-        openbao_address=dict(type="str"),
+        openbao_url=dict(type="str", aliases=["openbao_address"]),
         kubernetes_auth_mount=dict(type="str", default="kubernetes"),
         platform_charts=dict(type="dict"),
         platform_services=dict(type="dict"),
@@ -184,6 +186,8 @@ def main():
     params = module.params
     tenant_plan.require_normalised(module)
     options = dict(params)
+    # module_utils.tenant.render still reads the option under its old name.
+    options["openbao_address"] = params["openbao_url"]
     if params["state"] == "present":
         if not params["platform_charts"]:
             module.fail_json(

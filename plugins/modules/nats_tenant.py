@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: Apache-2.0
 
 DOCUMENTATION = r"""
-module: tenant_nats
+module: nats_tenant
 short_description: Provision or remove tenants in NATS (one account each, subject prefix, JetStream limits and streams)
 version_added: 0.1.0
 description:
@@ -24,29 +24,16 @@ author:
 extends_documentation_fragment:
   - cloudforge.platform.nats_auth
   - cloudforge.platform.openbao_credential_store
+  - cloudforge.platform.tenant_options
+# check_mode, diff_mode, tenants, state and purge come from the tenant_options fragment; the keys given here win.
 attributes:
   check_mode:
-    support: full
     description: Reads the accounts file and the streams and reports what would change; writes nothing.
   diff_mode:
-    support: full
     description: Shows accounts and streams before and after; never passwords.
 options:
-  tenants:
-    description:
-      - Normalised tenant specs, as returned by the P(cloudforge.platform.tenant_validate#filter) filter.
-    type: list
-    elements: dict
-    required: true
-  state:
-    description: V(present) provisions the tenants, V(absent) removes their accounts (and their streams with O(purge)).
-    type: str
-    choices: [present, absent]
-    default: present
   purge:
     description: With O(state=absent), delete the tenant's streams and their messages before removing the account.
-    type: bool
-    default: false
   accounts_file:
     description:
       - The file of tenant accounts, next to the server's configuration file (it is included by its base name).
@@ -76,7 +63,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Provision every tenant in NATS
-  cloudforge.platform.tenant_nats:
+  cloudforge.platform.nats_tenant:
     servers: ["{{ cloudforge_nats_url }}"]
     server_config: /etc/nats/nats.conf
     pid: "{{ nats_pid }}"
@@ -86,6 +73,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+# tenants and kept are the same in every tenant module (plugins/module_utils/common/plan.py builds them) except the
+# descriptions and samples of actions and kept; tests/unit/plugins/modules/test_tenant_modules.py keeps them in step.
 tenants:
   description: One entry per tenant.
   returned: always
@@ -95,6 +84,7 @@ tenants:
     name:
       description: Tenant name.
       type: str
+      sample: acme
     changed:
       description: Whether anything of this tenant was (or would be) changed.
       type: bool
@@ -108,6 +98,18 @@ kept:
   returned: always
   type: list
   elements: dict
+  contains:
+    backend:
+      description: The backend that keeps the data.
+      type: str
+      sample: minio
+    what:
+      description: What was kept.
+      type: str
+    where:
+      description: Where it is (the backend's URL, or a namespace).
+      type: str
+  sample: [{"backend": "nats", "what": "JetStream streams orders of account TENANT_ACME", "where": "nats://nats.nats.svc:4222"}]
 """
 
 import os

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: Apache-2.0
 
 DOCUMENTATION = r"""
-module: tenant_minio
+module: minio_tenant
 short_description: Provision or remove tenants in MinIO (buckets, quotas, IAM policy, user)
 version_added: 0.1.0
 description:
@@ -21,29 +21,14 @@ author:
 extends_documentation_fragment:
   - cloudforge.platform.s3_auth
   - cloudforge.platform.openbao_credential_store
+  - cloudforge.platform.tenant_options
+# check_mode, diff_mode, tenants, state and purge come from the tenant_options fragment; the keys given here win.
 attributes:
-  check_mode:
-    support: full
-    description: Reads everything and reports what would change; writes nothing.
   diff_mode:
-    support: full
     description: Shows buckets (quota, versioning), the policy and the user before and after; never keys.
 options:
-  tenants:
-    description:
-      - Normalised tenant specs, as returned by the P(cloudforge.platform.tenant_validate#filter) filter.
-    type: list
-    elements: dict
-    required: true
-  state:
-    description: V(present) provisions the tenants, V(absent) revokes their access (and deletes their buckets with O(purge)).
-    type: str
-    choices: [present, absent]
-    default: present
   purge:
     description: With O(state=absent), delete the tenant's buckets and every object (and version) in them.
-    type: bool
-    default: false
   openbao_url:
     description: URL of OpenBao, where the tenants' S3 keys are kept. Not needed with O(state=absent).
     type: str
@@ -59,7 +44,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Provision every tenant in MinIO (after cloudforge.platform.openbao_tenant generated their keys)
-  cloudforge.platform.tenant_minio:
+  cloudforge.platform.minio_tenant:
     endpoint_url: "{{ cloudforge_s3_endpoint }}"
     access_key: "{{ cloudforge_s3_access_key }}"
     secret_key: "{{ cloudforge_s3_secret_key }}"
@@ -69,6 +54,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+# tenants and kept are the same in every tenant module (plugins/module_utils/common/plan.py builds them) except the
+# descriptions and samples of actions and kept; tests/unit/plugins/modules/test_tenant_modules.py keeps them in step.
 tenants:
   description: One entry per tenant.
   returned: always
@@ -78,6 +65,7 @@ tenants:
     name:
       description: Tenant name.
       type: str
+      sample: acme
     changed:
       description: Whether anything of this tenant was (or would be) changed.
       type: bool
@@ -91,6 +79,17 @@ kept:
   returned: always
   type: list
   elements: dict
+  contains:
+    backend:
+      description: The backend that keeps the data.
+      type: str
+      sample: minio
+    what:
+      description: What was kept.
+      type: str
+    where:
+      description: Where it is (the backend's URL, or a namespace).
+      type: str
   sample: [{"backend": "minio", "what": "bucket acme-models", "where": "http://minio.minio.svc:9000"}]
 """
 
