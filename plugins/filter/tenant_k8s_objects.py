@@ -39,7 +39,7 @@ def tenant_k8s_objects(spec, openbao_url=None, group_prefix="", platform_charts=
     return tenant_render.render(
         spec,
         {
-            "openbao_address": openbao_url or openbao_address,
+            "openbao_url": openbao_url or openbao_address,
             "group_prefix": group_prefix,
             "platform_services": services,
         },

@@ -186,8 +186,6 @@ def main():
     params = module.params
     tenant_plan.require_normalised(module)
     options = dict(params)
-    # module_utils.tenant.render still reads the option under its old name.
-    options["openbao_address"] = params["openbao_url"]
     if params["state"] == "present":
         if not params["platform_charts"]:
             module.fail_json(

@@ -171,8 +171,6 @@ def main():
     if not kube_client.HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(kube_client.KUBERNETES_IMPORT_ERROR))
     p = dict(module.params)
-    # module_utils.model.render still reads the option under its old name.
-    p["s3_endpoint"] = p["s3_endpoint_url"]
     tenant = p["tenant"]
     if not isinstance(tenant, dict) or "names" not in tenant or "models" not in tenant:
         module.fail_json(

@@ -332,7 +332,7 @@ def pod_monitor(tenant, model):
 def render(tenant, model, options=None):
     """Every object of a model, in apply order (secret sync and account first, the route last)."""
     options = options or {}
-    objs = storage(tenant, model, options.get("s3_endpoint") or "", options.get("s3_region") or "us-east-1")
+    objs = storage(tenant, model, options.get("s3_endpoint_url") or "", options.get("s3_region") or "us-east-1")
     objs.append(inference_service(tenant, model))
     objs += consumers(tenant, model)
     objs.append(route(tenant, model))

@@ -308,7 +308,7 @@ def cilium_policies(spec, cluster_cidrs=None):
     ]
 
 
-def secret_sync(spec, openbao_address, kubernetes_auth_mount="kubernetes"):
+def secret_sync(spec, openbao_url, kubernetes_auth_mount="kubernetes"):
     """A SecretStore reading the tenant's KV mount (as the tenant's workload role) and ExternalSecrets for the
     credentials the platform generated into it (database owners, gateway keys)."""
     names = spec["names"]
@@ -318,7 +318,7 @@ def secret_sync(spec, openbao_address, kubernetes_auth_mount="kubernetes"):
         spec={
             "provider": {
                 "vault": {
-                    "server": openbao_address,
+                    "server": openbao_url,
                     "path": names["kv_mount"],
                     "version": "v2",
                     "auth": {
@@ -468,8 +468,8 @@ def render(spec, options=None):
         )
     objs += network_policies(spec, options["platform_services"])
     objs += cilium_policies(spec)
-    if options.get("openbao_address"):
-        objs += secret_sync(spec, options["openbao_address"], options.get("kubernetes_auth_mount") or "kubernetes")
+    if options.get("openbao_url"):
+        objs += secret_sync(spec, options["openbao_url"], options.get("kubernetes_auth_mount") or "kubernetes")
     if options.get("postgres", True):
         objs += postgres(spec, options.get("postgres_image"), options.get("storage_class"))
     if options.get("gateway", True):

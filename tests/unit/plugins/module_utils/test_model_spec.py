@@ -235,7 +235,7 @@ def test_render_binds_runtime_keys_and_route():
     gpu, cpu = spec["models"]
     objs = {
         (o["kind"], o["metadata"]["name"]): o
-        for o in model_render.render(spec, gpu, {"s3_endpoint": "https://minio:9000"})
+        for o in model_render.render(spec, gpu, {"s3_endpoint_url": "https://minio:9000"})
     }
     isvc = objs[("InferenceService", "llama-3-8b-instruct")]
     assert isvc["metadata"]["namespace"] == "tenant-acme"

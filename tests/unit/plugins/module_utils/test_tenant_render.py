@@ -46,7 +46,7 @@ def _by_key(objs):
 
 
 def test_every_object_is_labelled_and_in_the_tenant_namespace(specs):
-    objs = tenant_render.render(specs["acme"], {"openbao_address": "https://bao:8200", "platform_services": SERVICES})
+    objs = tenant_render.render(specs["acme"], {"openbao_url": "https://bao:8200", "platform_services": SERVICES})
     assert objs[0]["kind"] == "Namespace"
     for obj in objs:
         assert obj["metadata"]["labels"]["cloudforge.io/tenant"] == "acme"
