@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The registry of platform services and what it names agree, so adding a service is its role plus one entry.
 
 REGISTRY (plugins/module_utils/catalog/platform_services.py) is the one list of the platform's services; the

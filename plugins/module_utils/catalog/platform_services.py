@@ -1,5 +1,5 @@
 # Copyright (c) CloudForge maintainers
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0
 """The registry of platform services: the roles the platform layer installs, in order, and what tenants may reach.
 
 REGISTRY is the one list of the platform's services.  playbooks/platform_layer.yml computes the OpenBao secrets

@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """lookup('cloudforge.platform.platform_services', ...): the registry of platform services, whole or by role."""
 
 import pytest
