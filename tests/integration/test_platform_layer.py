@@ -26,10 +26,28 @@ from tenant_support import ROOT, Run, inventory_path
 from testbed import platform_vars, stack
 from testbed.components.helm import STANDIN_TEMPLATE, write_standin_charts
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import platform_services
+
 # The first test sets up three whole-layer runs (check, first, second): more than the 900 s default.
 pytestmark = pytest.mark.timeout(1800)
 VERSIONS = yaml.safe_load((ROOT / "versions.yml").read_text())
 TIMEOUT = 120  # per-release readiness timeout on the test bed
+# The services of the registry (plugins/module_utils/catalog/platform_services.py), all enabled by default.
+REGISTRY = platform_services.REGISTRY
+
+
+def _release_names():
+    """``{release name: chart key}`` of every chart of the registry, named as its role names the release
+    (`helm_release_name` next to `helm_release_service` in the role's tasks; the chart key when unset)."""
+    names = {}
+    for entry in REGISTRY:
+        for path in sorted((ROOT / "roles" / entry["role"] / "tasks").glob("*.yml")):
+            task_vars = [t.get("vars") or {} for t in yaml.safe_load(path.read_text()) or []]
+            for v in task_vars:
+                if "helm_release_service" in v:
+                    names[v.get("helm_release_name", v["helm_release_service"])] = v["helm_release_service"]
+    assert sorted(names.values()) == sorted(key for entry in REGISTRY for key in entry["charts"])
+    return names
 
 
 def _playbook(inventory, *args, json_output=True, timeout=900):
@@ -156,25 +174,11 @@ def test_first_run_installs_every_service_and_second_run_changes_nothing(runs):
 
 def test_releases_are_the_pinned_charts_in_their_namespaces_and_rolled_out(runs, helm_component, kube, api):
     releases = _helm_releases(helm_component, kube)
-    expected = {
-        "cert-manager": "cert-manager",
-        "external-secrets": "external-secrets",
-        "openbao": "openbao",
-        "cloudnative-pg": "cloudnative-pg",
-        "keycloak": "keycloakx",
-        "opa": "opa-kube-mgmt",
-        "apisix": "apisix",
-        "minio": "minio",
-        "scylla-operator": "scylla-operator",
-        "nats": "nats",
-        "knative-operator": "knative-operator",
-        "kserve-crd": "kserve-crd",
-        "kserve": "kserve-resources",
-        "opentelemetry-operator": "opentelemetry-operator",
-        "opentelemetry-collector": "opentelemetry-collector",
-        "monitoring": "kube-prometheus-stack",
-        "opensearch": "opensearch",
-    }
+    expected = _release_names()
+    # Spot checks that the roles name their releases as the docs and the services' addresses say.
+    assert {"keycloak": "keycloakx", "kserve": "kserve-resources", "monitoring": "kube-prometheus-stack"}.items() <= (
+        expected.items()
+    )
     assert sorted(releases) == sorted(expected)
     apps = client.AppsV1Api(api)
     for name, key in expected.items():
@@ -220,14 +224,22 @@ def test_non_helm_objects_are_accepted_by_the_apiserver_with_upstream_crds(runs,
     assert "CREATE EXTENSION IF NOT EXISTS vector" in pg["spec"]["bootstrap"]["initdb"]["postInitApplicationSQL"]
     kc_db = _custom(api, "postgresql.cnpg.io", "v1", "clusters", "keycloak-db", "keycloak")
     assert kc_db["spec"]["bootstrap"]["initdb"]["database"] == "keycloak"
-    for namespace, name in [
-        ("keycloak", "keycloak-admin"),
-        ("apisix", "apisix-admin"),
-        ("minio", "minio-root"),
-        ("monitoring", "grafana-admin"),
-        ("logging", "opensearch-admin"),
-    ]:
-        es = _custom(api, "external-secrets.io", "v1", "externalsecrets", name, namespace)
+    # One ExternalSecret per service that reads secrets from OpenBao, in the namespace of its (first) chart.
+    secret_namespaces = sorted(
+        VERSIONS["charts"][entry["charts"][0]]["namespace"] for entry in REGISTRY if entry["openbao_secrets"]
+    )
+    external_secrets = [
+        es
+        for es in _custom_list(api, "external-secrets.io", "v1", "externalsecrets")
+        if es["metadata"]["namespace"] in secret_namespaces
+    ]
+    assert sorted(es["metadata"]["namespace"] for es in external_secrets) == secret_namespaces
+    assert {es["metadata"]["name"] for es in external_secrets} >= {
+        "keycloak-admin",
+        "grafana-admin",
+        "opensearch-admin",
+    }
+    for es in external_secrets:
         assert es["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "openbao"}
     rule = _custom(api, "apisix.apache.org", "v2", "apisixglobalrules", "cloudforge-global", "apisix")
     assert {p["name"] for p in rule["spec"]["plugins"]} == {"request-id", "prometheus"}
@@ -333,7 +345,8 @@ def test_every_external_secret_of_the_layer_finds_its_key_in_openbao(runs, api, 
         if es["metadata"]["namespace"] in namespaces
         for item in es["spec"]["data"]
     ]
-    assert len({(ns, name) for ns, name, _k, _p in refs}) == 5  # keycloak, apisix, minio, grafana, opensearch
+    # One ExternalSecret per service whose registry entry reads secrets (keycloak, apisix, minio, grafana, opensearch).
+    assert len({(ns, name) for ns, name, _k, _p in refs}) == len([e for e in REGISTRY if e["openbao_secrets"]])
     stored = _platform_kv(openbao_prod)
     missing = [r for r in refs if r[3] not in stored.get(r[2], (0, {}))[1]]
     assert missing == [], f"ExternalSecrets whose key/property is not in OpenBao platform/: {missing}"
@@ -352,15 +365,9 @@ def test_every_platform_namespace_denies_ingress_by_default(runs, api):
         for key in VERSIONS["charts"]
         if VERSIONS["charts"][key].get("layer") == "platform"
     }
-    assert set(namespaces) >= {
-        "cert-manager",
-        "openbao",
-        "keycloak",
-        "apisix",
-        "monitoring",
-        "logging",
-        "cloudforge-postgres",
-    }
+    # Every namespace a service of the registry is installed into, and the shared database's.
+    installed = {VERSIONS["charts"][key]["namespace"] for entry in REGISTRY for key in entry["charts"]}
+    assert set(namespaces) >= installed | {"cloudforge-postgres"}
     net = client.NetworkingV1Api(api)
     for namespace in namespaces:
         deny = net.read_namespaced_network_policy("cloudforge-default-deny-ingress", namespace)

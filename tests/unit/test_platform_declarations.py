@@ -3,7 +3,8 @@
 """The service roles' declarations are the one source of the platform's secrets and network policies.
 
 - every role that declares `<role>_openbao_secrets` renders its ExternalSecret from it (no remoteRef written by
-  hand) and is collected by playbooks/platform_layer.yml for the generation step;
+  hand), and is a service whose registry entry says so, which playbooks/platform_layer.yml collects for the
+  generation step (tests/unit/test_platform_services_registry.py checks the playbook against the registry);
 - every role that creates a namespace declares `<role>_network_policy` (or the layer would leave it open).
 The integration test proves the same on the apiserver and OpenBao after a real run.
 """
@@ -12,6 +13,8 @@ import re
 from pathlib import Path
 
 import yaml
+
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import platform_services
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
@@ -23,11 +26,10 @@ def _role_vars(role):
 
 
 def _platform_roles():
-    return sorted({svc["role"] for svc in yaml.safe_load((ROOT / "docs" / "platform-services.yml").read_text())})
+    return sorted(entry["role"] for entry in platform_services.REGISTRY)
 
 
 def test_every_external_secret_is_rendered_from_the_declaration_and_collected():
-    playbook = (ROOT / "playbooks" / "platform_layer.yml").read_text()
     declaring = []
     for role in _platform_roles():
         declared = _role_vars(role).get(f"{role}_openbao_secrets")
@@ -45,8 +47,8 @@ def test_every_external_secret_is_rendered_from_the_declaration_and_collected():
         assert re.findall(r"property: (\S+)", templates) == ["{{"], role  # only the loop's property line
         for item in declared:
             assert set(item) == {"secret_key", "openbao"} and {"path", "key", "kind"} <= set(item["openbao"])
-        assert f"({role}_openbao_secrets if {role}_enabled | bool else [])" in playbook, role
-    assert declaring == ["apisix", "keycloak", "minio", "monitoring", "opensearch"]
+    # Collected: the platform layer generates the secrets of the registry's services that say openbao_secrets.
+    assert declaring == sorted(entry["role"] for entry in platform_services.REGISTRY if entry["openbao_secrets"])
 
 
 def test_every_platform_role_declares_the_network_policy_of_its_namespace():

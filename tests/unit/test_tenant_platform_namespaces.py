@@ -26,20 +26,16 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("CLOUDFORGE_SHARED", ROOT.parent / "shared"))
 CHARTS = versions.load_file(str(ROOT / "versions.yml"))["charts"]
 # Provided by k3s itself (its bundled CoreDNS), not by a chart of the collection.
-K3S_SERVICES = {"dns": "kube-system"}
+K3S_SERVICES = {name: service["namespace"] for name, service in platform_services.K3S_SERVICES.items()}
 # Pinned in versions.yml but not installed by the platform layer yet; the test below fails once a role installs it,
 # so the entry is removed and the service gets the full check.
 NOT_INSTALLED_YET = {"scylla": "the layer installs the Scylla operator only, no ScyllaCluster (docs/tenants.md)"}
 
 
 def _installed_charts():
-    """Chart keys the platform layer installs: every `helm_release_service` of a role."""
-    installed = set()
-    for tasks in (ROOT / "roles").glob("*/tasks/*.yml"):
-        for line in tasks.read_text().splitlines():
-            if line.strip().startswith("helm_release_service:"):
-                installed.add(line.split(":", 1)[1].strip())
-    return installed
+    """Chart keys the platform layer installs: every chart of the registry's services (each is a
+    `helm_release_service` of its role, tests/unit/test_platform_services_registry.py)."""
+    return {key for entry in platform_services.REGISTRY for key in entry["charts"]}
 
 
 def _platform_ingress():

@@ -1,41 +1,168 @@
 # Copyright (c) CloudForge maintainers
 # SPDX-License-Identifier: Apache-2.0
-"""The platform services a tenant's pods may be allowed to reach, by name, and where each one runs."""
+"""The registry of platform services: the roles the platform layer installs, in order, and what tenants may reach.
+
+REGISTRY is the one list of the platform's services.  playbooks/platform_layer.yml computes the OpenBao secrets
+it generates from it (lookup cloudforge.platform.platform_services), hack/gen_platform_doc.py writes the tables of
+docs/platform.md and docs/tenants.md from it, and the unit tests check every role, the playbook and the docs
+against it (tests/unit/test_platform_services_registry.py).  docs/architecture.md, "How to add a platform
+service", lists what a new service adds besides its entry.
+"""
 
 import copy
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.fields import DNS_LABEL_RE, suggest
 
-# What a tenant's pods may be allowed to reach, by name (DNS is always allowed).  The namespaces are not written here:
-# `chart` is the versions.yml chart key of the release that runs the service, and its namespace is the one the
-# platform layer installs that chart into, versions.yml `charts.<chart>.namespace` (resolve_platform_services(), with
-# the charts the playbook reads through the cloudforge.platform.versions lookup).  `pods` are the labels the pinned
-# upstream chart puts on the service's pods (its selector labels; docs/tenants.md, "Platform services"), `ports` the
-# pods' container ports (a NetworkPolicy matches the port after the Service's translation).  DNS is k3s's own CoreDNS,
-# which no chart of the collection installs: k3s always runs it in kube-system with the label k8s-app=kube-dns.
-# Operators override any field per service through the modules' `platform_services` option.
-PLATFORM_SERVICES = {
+
+def _service(role, charts, openbao_secrets=False, reach=None):
+    """One registry entry.  The names of its variables and its tag follow from the role's name:
+
+    - ``enabled``: the role's switch ``<role>_enabled`` (roles/<role>/defaults/main.yml, true);
+    - ``openbao_secrets``: ``<role>_openbao_secrets`` (roles/<role>/vars/main.yml) when the service reads
+      secrets from OpenBao, else None: the platform layer generates the enabled services' secrets before any
+      service runs;
+    - ``tags``: the tags of the role's task in playbooks/platform_layer.yml (``--tags <role>``);
+    - ``charts``: the versions.yml chart keys the role installs (``helm_release_service``), in its order; each
+      runs in versions.yml ``charts.<key>.namespace``;
+    - ``reach``: what a tenant's pods may be allowed to reach of the service, by the name tenant specs use
+      (``network.platform_services``), see PLATFORM_SERVICES.
+    """
+    return {
+        "role": role,
+        "charts": list(charts),
+        "enabled": f"{role}_enabled",
+        "openbao_secrets": f"{role}_openbao_secrets" if openbao_secrets else None,
+        "tags": [role],
+        "reach": reach or {},
+    }
+
+
+# Tenant reachability (`reach`): `chart` is the versions.yml chart key of the release that runs the service, and
+# its namespace is the one the platform layer installs that chart into, versions.yml `charts.<chart>.namespace`
+# (resolve_platform_services()).  `pods` are the labels the pinned upstream chart puts on the service's pods (its
+# selector labels; `note` says where a label comes from when it is not the chart's name), `ports` the pods'
+# container ports (a NetworkPolicy matches the port after the Service's translation).  Operators override any
+# field per service through the modules' `platform_services` option.
+#
+# One entry per role that installs a Helm release, in install order (playbooks/platform_layer.yml imports the
+# roles in this order): cert-manager first (everything else gets certificates from it), then External Secrets
+# Operator and OpenBao (the layer configures OpenBao and generates the services' secrets right after it), then
+# everything that takes secrets from OpenBao; CloudNativePG before Keycloak (its database); KServe after Knative.
+REGISTRY = (
+    _service("cert_manager", ["cert-manager"]),
+    _service("external_secrets", ["external-secrets"]),
+    _service(
+        "openbao",
+        ["openbao"],
+        reach={
+            "openbao": {"chart": "openbao", "pods": {"app.kubernetes.io/name": "openbao"}, "ports": [["TCP", 8200]]}
+        },
+    ),
+    _service("cloudnative_pg", ["cloudnative-pg"]),
+    _service(
+        "keycloak",
+        ["keycloakx"],
+        openbao_secrets=True,
+        reach={
+            "keycloak": {
+                "chart": "keycloakx",
+                "pods": {"app.kubernetes.io/name": "keycloakx"},
+                "ports": [["TCP", 8080]],
+                "note": "codecentric's chart names its pods after the chart",
+            }
+        },
+    ),
+    _service("opa", ["opa-kube-mgmt"]),
+    _service(
+        "apisix",
+        ["apisix"],
+        openbao_secrets=True,
+        reach={"gateway": {"chart": "apisix", "pods": {"app.kubernetes.io/name": "apisix"}, "ports": [["TCP", 9080]]}},
+    ),
+    _service(
+        "minio",
+        ["minio"],
+        openbao_secrets=True,
+        reach={
+            "minio": {
+                "chart": "minio",
+                "pods": {"app": "minio"},
+                "ports": [["TCP", 9000]],
+                "note": "the community chart sets no `app.kubernetes.io/*` labels",
+            }
+        },
+    ),
+    # The operator only; tenants reach a ScyllaCluster of the `scylla` chart, which the layer does not install yet.
+    _service(
+        "scylla",
+        ["scylla-operator"],
+        reach={
+            "scylla": {
+                "chart": "scylla",
+                "pods": {"app.kubernetes.io/name": "scylla"},
+                "ports": [["TCP", 9042]],
+                "note": "set by the Scylla operator",
+            }
+        },
+    ),
+    _service(
+        "nats",
+        ["nats"],
+        reach={
+            "nats": {
+                "chart": "nats",
+                "pods": {"app.kubernetes.io/name": "nats", "app.kubernetes.io/component": "nats"},
+                "ports": [["TCP", 4222]],
+                "note": "the servers, not nats-box",
+            }
+        },
+    ),
+    _service("knative", ["knative-operator"]),
+    _service("kserve", ["kserve-crd", "kserve-resources"]),
+    _service(
+        "opentelemetry",
+        ["opentelemetry-operator", "opentelemetry-collector"],
+        reach={
+            "observability": {
+                "chart": "opentelemetry-collector",
+                "pods": {"app.kubernetes.io/name": "opentelemetry-collector"},
+                "ports": [["TCP", 4317], ["TCP", 4318]],
+            }
+        },
+    ),
+    _service("monitoring", ["kube-prometheus-stack"], openbao_secrets=True),
+    _service("opensearch", ["opensearch"], openbao_secrets=True),
+)
+
+
+def registry_entry(role):
+    """A copy of the registry entry of ``role``; raises ValueError naming the known roles (and the closest one)."""
+    for entry in REGISTRY:
+        if entry["role"] == role:
+            return copy.deepcopy(entry)
+    known = [entry["role"] for entry in REGISTRY]
+    raise ValueError(f"{role!r} is no platform service. Fix: {suggest(role, known)}use one of {', '.join(known)}")
+
+
+# What k3s provides itself, which no chart of the collection installs: its CoreDNS, always in kube-system with
+# the label k8s-app=kube-dns.  Every tenant may reach it (DNS is always allowed).
+K3S_SERVICES = {
     "dns": {"namespace": "kube-system", "pods": {"k8s-app": "kube-dns"}, "ports": [["UDP", 53], ["TCP", 53]]},
-    "gateway": {"chart": "apisix", "pods": {"app.kubernetes.io/name": "apisix"}, "ports": [["TCP", 9080]]},
-    "openbao": {"chart": "openbao", "pods": {"app.kubernetes.io/name": "openbao"}, "ports": [["TCP", 8200]]},
-    # codecentric's keycloakx chart names its pods after the chart: app.kubernetes.io/name=keycloakx.
-    "keycloak": {"chart": "keycloakx", "pods": {"app.kubernetes.io/name": "keycloakx"}, "ports": [["TCP", 8080]]},
-    # The community MinIO chart labels its pods app=minio, release=<release> (no app.kubernetes.io/* labels).
-    "minio": {"chart": "minio", "pods": {"app": "minio"}, "ports": [["TCP", 9000]]},
-    # The NATS servers (component nats), not the nats-box pods of the same chart.
-    "nats": {
-        "chart": "nats",
-        "pods": {"app.kubernetes.io/name": "nats", "app.kubernetes.io/component": "nats"},
-        "ports": [["TCP", 4222]],
-    },
-    # The ScyllaCluster of the `scylla` chart; the scylla-operator labels its pods app.kubernetes.io/name=scylla.
-    "scylla": {"chart": "scylla", "pods": {"app.kubernetes.io/name": "scylla"}, "ports": [["TCP", 9042]]},
-    "observability": {
-        "chart": "opentelemetry-collector",
-        "pods": {"app.kubernetes.io/name": "opentelemetry-collector"},
-        "ports": [["TCP", 4317], ["TCP", 4318]],
-    },
 }
+
+
+def _tenant_reachable():
+    """``{name: {chart or namespace, pods, ports}}``: k3s's services, then each registry entry's ``reach``."""
+    out = copy.deepcopy(K3S_SERVICES)
+    for entry in REGISTRY:
+        for name, reach in entry["reach"].items():
+            out[name] = {field: copy.deepcopy(value) for field, value in reach.items() if field != "note"}
+    return out
+
+
+# What a tenant's pods may be allowed to reach, by name (DNS is always allowed); the `note`s are for
+# docs/tenants.md only.
+PLATFORM_SERVICES = _tenant_reachable()
 # Names that were platform services once, with the fix a spec that still lists them gets.
 RETIRED_PLATFORM_SERVICES = {
     "models": "models run in the tenant's own namespace (reachable without an allowance) and other tenants' models "
