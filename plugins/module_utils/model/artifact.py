@@ -25,6 +25,7 @@ import tarfile
 import tempfile
 import zipfile
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.s3 import admin_json, normalise_policy
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import passwords
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
@@ -34,7 +35,7 @@ try:
     from minio.error import S3Error
 
     HAS_MINIO = True
-except ImportError:  # pragma: no cover - the module reports it through tenant_minio's import check
+except ImportError:  # pragma: no cover - the module reports it through clients.s3.HAS_MINIO
     HAS_MINIO = False
 
 CHUNK = 1024 * 1024
@@ -336,8 +337,6 @@ def reader_policy(tenant):
 
 def plan_reader(s3, bao, tenant, kv_mount, plan):
     """Add to ``plan`` what gives tenant ``tenant`` a read-only S3 user for its models, keys kept in OpenBao."""
-    from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import minio as tenant_minio
-
     names = reader_names(tenant)
     path = f"{kv_mount}/data/models/storage"
     creds = ((bao.read(path) or {}).get("data")) or None
@@ -347,15 +346,15 @@ def plan_reader(s3, bao, tenant, kv_mount, plan):
             f"generate read-only storage keys {kv_mount}/models/storage (value not shown)",
             lambda: bao.write(path, {"data": creds, "options": {"cas": 0}}),
         )
-    policy = tenant_minio._admin_json(lambda: s3.admin.policy_info(names["policy"]))
+    policy = admin_json(lambda: s3.admin.policy_info(names["policy"]))
     wanted = reader_policy(tenant)
-    if policy is None or tenant_minio._normalise_policy(policy) != tenant_minio._normalise_policy(wanted):
+    if policy is None or normalise_policy(policy) != normalise_policy(wanted):
         plan.add(
             f"set policy {names['policy']} (read models/{tenant}/ only)",
             lambda: s3.admin.policy_add(names["policy"], policy=wanted),
         )
-    user = tenant_minio._admin_json(lambda: s3.admin.user_info(names["user"]))
-    if user is None or not tenant_minio._keys_work(s3, names["user"], creds["secret_key"]):
+    user = admin_json(lambda: s3.admin.user_info(names["user"]))
+    if user is None or not s3.keys_work(names["user"], creds["secret_key"]):
         plan.add(
             f"create user {names['user']} (keys from OpenBao)",
             lambda: s3.admin.user_add(names["user"], creds["secret_key"]),
