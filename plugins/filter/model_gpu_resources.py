@@ -5,7 +5,7 @@
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
 
 
 def model_gpu_resources(gpu):
@@ -30,7 +30,7 @@ def model_gpu_resources(gpu):
             raise AnsibleFilterError(
                 f"model_gpu_resources: {mig!r} is not a MIG profile of {gpu.get('product') or 'any known GPU'}"
             )
-    return model_spec.gpu_placement(gpu)
+    return tenant_models.gpu_placement(gpu)
 
 
 class FilterModule:

@@ -4,14 +4,14 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
 
 
 def model_route_paths(prefix):
     """The OpenAI-compatible gateway paths under a model's route prefix."""
     if not isinstance(prefix, str) or not prefix.startswith("/"):
         raise AnsibleFilterError(f"model_route_paths: {prefix!r} is not a path prefix such as /acme/llama")
-    return model_spec.route_paths(prefix)
+    return tenant_models.route_paths(prefix)
 
 
 class FilterModule:

@@ -4,14 +4,14 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
 
 
 def model_vllm_args(model):
     """vLLM server arguments for a (normalised) model spec."""
     if not isinstance(model, dict) or not model.get("name"):
         raise AnsibleFilterError("model_vllm_args: expects a model spec with at least a name")
-    return model_spec.vllm_args(model)
+    return tenant_models.vllm_args(model)
 
 
 class FilterModule:

@@ -48,7 +48,7 @@ options:
     type: bool
     default: false
 requirements:
-  - requests
+  - python-keycloak
 seealso:
   - module: cloudforge.platform.openbao_tenant
 """
@@ -105,35 +105,35 @@ kept:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as tenant_plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import keycloak as keycloak_client
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as common_plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import keycloak as tenant_keycloak
 
 
 def main():
-    argument_spec = auth_argument_spec("keycloak_auth")
+    argument_spec = auth_argument_spec("keycloak_auth", "tenant_options")
     argument_spec.update(
-        tenants=dict(type="list", elements="dict", required=True),
         realm=dict(type="str", default="cloudforge"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        purge=dict(type="bool", default=False),
         audiences=dict(type="list", elements="str", default=["openbao"]),
         redirect_uris=dict(type="list", elements="str", default=[]),
         direct_access_grants=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not tenant_keycloak.HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=str(tenant_keycloak.REQUESTS_IMPORT_ERROR))
+    if not keycloak_client.HAS_KEYCLOAK:
+        module.fail_json(
+            msg=missing_required_lib("python-keycloak"), exception=str(keycloak_client.KEYCLOAK_IMPORT_ERROR)
+        )
     params = module.params
-    tenant_plan.require_normalised(module)
-    kc = tenant_keycloak.Keycloak.from_params(params)
+    common_plan.require_normalised(module)
+    kc = keycloak_client.Keycloak.from_params(params)
     try:
         plans = tenant_keycloak.reconcile(kc, params["tenants"], params, module.check_mode)
-    except (tenant_keycloak.KeycloakError, ValueError) as exc:
+    except (keycloak_client.KeycloakError, ValueError) as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # connection problems, with their cause
         module.fail_json(msg=f"Keycloak: {type(exc).__name__}: {exc}")
-    tenant_plan.exit_with_plans(module, plans)
+    common_plan.exit_with_plans(module, plans)
 
 
 if __name__ == "__main__":

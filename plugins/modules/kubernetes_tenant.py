@@ -159,17 +159,14 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import platform_services
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import kube as kube_client
-from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as tenant_plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as common_plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import kubernetes as tenant_kube
 
 
 def main():
-    argument_spec = auth_argument_spec("kubernetes_auth")
+    argument_spec = auth_argument_spec("kubernetes_auth", "tenant_options")
     argument_spec.update(
-        tenants=dict(type="list", elements="dict", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        purge=dict(type="bool", default=False),
         prune=dict(type="bool", default=True),
         group_prefix=dict(type="str", default=""),
         openbao_url=dict(type="str", aliases=["openbao_address"]),
@@ -184,7 +181,7 @@ def main():
     if not kube_client.HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(kube_client.KUBERNETES_IMPORT_ERROR))
     params = module.params
-    tenant_plan.require_normalised(module)
+    common_plan.require_normalised(module)
     options = dict(params)
     if params["state"] == "present":
         if not params["platform_charts"]:
@@ -205,7 +202,7 @@ def main():
         module.fail_json(msg=str(exc))
     except Exception as exc:  # kubeconfig and connection problems, with their cause
         module.fail_json(msg=f"Kubernetes: {type(exc).__name__}: {exc}")
-    tenant_plan.exit_with_plans(module, results)
+    common_plan.exit_with_plans(module, results)
 
 
 if __name__ == "__main__":

@@ -96,35 +96,33 @@ kept:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
-from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as tenant_plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import s3 as s3_client
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as common_plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import minio as tenant_minio
 
 
 def main():
-    argument_spec = auth_argument_spec("s3_auth")
+    argument_spec = auth_argument_spec("s3_auth", "tenant_options")
     argument_spec.update(
-        tenants=dict(type="list", elements="dict", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        purge=dict(type="bool", default=False),
         **openbao_client.CREDENTIAL_STORE_ARGS,
     )
     module = AnsibleModule(
         argument_spec=argument_spec, supports_check_mode=True, required_if=[("state", "present", ("openbao_url",))]
     )
-    if not tenant_minio.HAS_MINIO:
-        module.fail_json(msg=missing_required_lib("minio"), exception=str(tenant_minio.MINIO_IMPORT_ERROR))
+    if not s3_client.HAS_MINIO:
+        module.fail_json(msg=missing_required_lib("minio"), exception=str(s3_client.MINIO_IMPORT_ERROR))
     params = module.params
-    tenant_plan.require_normalised(module)
+    common_plan.require_normalised(module)
     bao = openbao_client.credential_store(module)
     try:
-        s3 = tenant_minio.S3.from_params(params)
+        s3 = s3_client.S3.from_params(params)
         plans = tenant_minio.reconcile(s3, bao, params["tenants"], params, module.check_mode)
     except (tenant_minio.MinioTenantError, openbao_client.OpenBaoError) as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # S3/admin API and connection errors, with their cause
         module.fail_json(msg=f"MinIO: {type(exc).__name__}: {exc}")
-    tenant_plan.exit_with_plans(module, plans)
+    common_plan.exit_with_plans(module, plans)
 
 
 if __name__ == "__main__":

@@ -127,10 +127,10 @@ import re
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import s3 as s3_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import artifact as model_artifact
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import minio as tenant_minio
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -150,8 +150,8 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec, supports_check_mode=True, required_if=[("state", "present", ("version",))]
     )
-    if not tenant_minio.HAS_MINIO:
-        module.fail_json(msg=missing_required_lib("minio"), exception=str(tenant_minio.MINIO_IMPORT_ERROR))
+    if not s3_client.HAS_MINIO:
+        module.fail_json(msg=missing_required_lib("minio"), exception=str(s3_client.MINIO_IMPORT_ERROR))
     p = module.params
     for field, value, pattern in (
         ("tenant", p["tenant"], NAME_RE),
@@ -164,7 +164,7 @@ def main():
             )
     bao = openbao_client.credential_store(module)
     try:
-        s3 = tenant_minio.S3.from_params(p)
+        s3 = s3_client.S3.from_params(p)
         if p["state"] == "absent":
             plan = model_artifact.plan_remove(s3, p["tenant"], p["model"], p["version"], module.check_mode)
         elif p["source"]:

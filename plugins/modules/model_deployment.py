@@ -151,7 +151,7 @@ from ansible_collections.cloudforge.platform.plugins.module_utils.clients import
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import kubernetes as model_kube
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import render as model_render
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
 
 
 def main():
@@ -183,9 +183,9 @@ def main():
         if p["state"] == "absent":
             res = model_kube.remove(kube, bao, tenant, p["model"], p, module.check_mode)
         else:
-            model = model_spec.select(tenant, p["model"])
+            model = tenant_models.select(tenant, p["model"])
             result["runtime"] = {"name": model.get("runtime_chosen"), "serving_runtime": model.get("serving_runtime")}
-            result["endpoints"] = model_spec.route_paths(model["exposure"]["route_prefix"])
+            result["endpoints"] = tenant_models.route_paths(model["exposure"]["route_prefix"])
             result["api_key_paths"] = {
                 c: "{}/{}".format(tenant["names"]["kv_mount"], model_render.consumer_key_path(model["name"], c))
                 for c in model["exposure"]["consumers"]

@@ -116,18 +116,16 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import nats as nats_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
-from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as tenant_plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as common_plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import nats as tenant_nats
 
 
 def main():
-    argument_spec = auth_argument_spec("nats_auth")
+    argument_spec = auth_argument_spec("nats_auth", "tenant_options")
     argument_spec.update(
-        tenants=dict(type="list", elements="dict", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        purge=dict(type="bool", default=False),
         accounts_file=dict(type="path"),
         server_config=dict(type="path"),
         pid=dict(type="int"),
@@ -139,20 +137,20 @@ def main():
         required_one_of=[("accounts_file", "server_config")],
         required_if=[("state", "present", ("openbao_url",))],
     )
-    if not tenant_nats.HAS_NATS:
-        module.fail_json(msg=missing_required_lib("nats-py"), exception=str(tenant_nats.NATS_IMPORT_ERROR))
+    if not nats_client.HAS_NATS:
+        module.fail_json(msg=missing_required_lib("nats-py"), exception=str(nats_client.NATS_IMPORT_ERROR))
     params = dict(module.params)
-    tenant_plan.require_normalised(module)
+    common_plan.require_normalised(module)
     if not params["accounts_file"]:
         params["accounts_file"] = os.path.join(os.path.dirname(params["server_config"]), "cloudforge-tenants.conf")
     bao = openbao_client.credential_store(module)
     try:
         plans = tenant_nats.reconcile(bao, params["tenants"], params, module.check_mode)
-    except (tenant_nats.NatsTenantError, openbao_client.OpenBaoError) as exc:
+    except (tenant_nats.NatsTenantError, nats_client.NatsError, openbao_client.OpenBaoError) as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # connection and JetStream API errors, with their cause
         module.fail_json(msg=f"NATS: {type(exc).__name__}: {exc}")
-    tenant_plan.exit_with_plans(module, plans)
+    common_plan.exit_with_plans(module, plans)
 
 
 if __name__ == "__main__":

@@ -122,7 +122,7 @@ policies:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
-from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as tenant_plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as common_plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import plans as openbao_plans
 from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
@@ -171,12 +171,12 @@ def main():
     bao = openbao_client.OpenBao.from_params(params)
 
     def plan_one(name):
-        plan = tenant_plan.Plan(name)
+        plan = common_plan.Plan(name)
         openbao_plans.plan_policy(bao, plan, name, desired[name], state)
         return plan
 
     try:
-        plans = tenant_plan.run_plans(plan_one, sorted(desired), module.check_mode)
+        plans = common_plan.run_plans(plan_one, sorted(desired), module.check_mode)
     except (openbao_client.OpenBaoError, openbao_policy.PolicyError) as exc:
         module.fail_json(msg=str(exc))
 

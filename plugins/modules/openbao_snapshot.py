@@ -122,18 +122,18 @@ uploaded:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import s3 as s3_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import snapshot as openbao_snapshot
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import minio as tenant_minio
 
 
 def _s3(module):
     spec = module.params["s3"]
     if not spec:
         return None
-    if not tenant_minio.HAS_MINIO:
+    if not s3_client.HAS_MINIO:
         module.fail_json(msg=missing_required_lib("minio"))
-    return tenant_minio.S3(
+    return s3_client.S3(
         spec["endpoint_url"],
         spec["access_key"],
         spec["secret_key"],

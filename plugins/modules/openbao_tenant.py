@@ -135,18 +135,15 @@ kept:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
-from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as tenant_plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as common_plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
 from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import openbao as openbao_tenant
 
 
 def main():
-    argument_spec = auth_argument_spec("openbao_auth")
+    argument_spec = auth_argument_spec("openbao_auth", "tenant_options")
     argument_spec.update(
-        tenants=dict(type="list", elements="dict", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        purge=dict(type="bool", default=False),
         kubernetes_auth_mount=dict(type="str", default="kubernetes"),
         jwt_auth_mount=dict(type="str", default="oidc"),
         jwt_role_type=dict(type="str", choices=["jwt", "oidc"], default="jwt"),
@@ -160,13 +157,13 @@ def main():
     if not openbao_client.HAS_HVAC:
         module.fail_json(msg=missing_required_lib("hvac"), exception=str(openbao_client.HVAC_IMPORT_ERROR))
     params = module.params
-    tenant_plan.require_normalised(module)
+    common_plan.require_normalised(module)
     bao = openbao_client.OpenBao.from_params(params)
     try:
         plans = openbao_tenant.reconcile(bao, params["tenants"], params, module.check_mode)
     except (openbao_client.OpenBaoError, openbao_policy.PolicyError, ValueError) as exc:
         module.fail_json(msg=str(exc))
-    tenant_plan.exit_with_plans(module, plans)
+    common_plan.exit_with_plans(module, plans)
 
 
 if __name__ == "__main__":

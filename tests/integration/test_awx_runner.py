@@ -29,8 +29,8 @@ from minio.error import S3Error
 from tenant_support import inventory_path
 from testbed import model_standin, platform_standin
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import s3 as s3_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import artifact as model_artifact
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import minio as tenant_minio
 
 RUN = uuid.uuid4().hex[:5]
 TENANT = f"awx-{RUN}"
@@ -143,7 +143,7 @@ def _model_in_git(ctx):
     (source / "config.json").write_bytes(b'{"architectures": ["LlamaForCausalLM"]}')
     (source / "model.safetensors").write_bytes(bytes(range(256)) * 512)
     (source / "tokenizer" / "tokenizer.json").write_bytes(b'{"version": "1.0"}')
-    store = tenant_minio.S3(**ctx["s3_admin"])
+    store = s3_client.S3(**ctx["s3_admin"])
     model_artifact.plan_upload(store, TENANT, MODEL, "1", str(source), check_mode=False)
     spec = {
         "name": TENANT,

@@ -20,8 +20,8 @@ from minio import Minio
 from tenant_support import PLAYBOOKS, inventory_path, run_playbook, write_specs
 from testbed import model_standin
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients import s3 as s3_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import artifact as model_artifact
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import minio as tenant_minio
 
 RUN = uuid.uuid4().hex[:5]
 T = f"mdl-{RUN}"
@@ -447,7 +447,7 @@ def test_model_artifact_upload_rerun_and_a_flipped_byte(env, chat, kube, minio, 
 
     # A missing file is named too (the same verification, called directly on the real MinIO).
     s3.remove_object("models", f"{T}/remote/1/remote.gguf")
-    store = tenant_minio.S3(minio["endpoint"], minio["access_key"], minio["secret_key"])
+    store = s3_client.S3(minio["endpoint"], minio["access_key"], minio["secret_key"])
     with pytest.raises(model_artifact.ArtifactError, match=r"remote\.gguf: missing"):
         model_artifact.check_existing(store, T, "remote", "1")
 

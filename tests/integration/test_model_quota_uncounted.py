@@ -21,7 +21,7 @@ from testbed import model_standin
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import kube as kube_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import kubernetes as model_kube
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 T = f"uncounted-{uuid.uuid4().hex[:5]}"
@@ -58,7 +58,7 @@ def _set_used(core, used):
 def test_placement_names_an_uncounted_quota_and_passes_once_it_is_counted(tenant, kube):
     spec, api = tenant
     core = client.CoreV1Api(api)
-    model = model_spec.select(spec, "tiny")
+    model = tenant_models.select(spec, "tiny")
     kubecl = kube_client.Kube(kube["kubeconfig"])
     counted = dict(core.read_namespaced_resource_quota("tenant-quota", NS).status.used)
     key = model_kube.ISVC_COUNT

@@ -113,12 +113,22 @@ def nats_auth_argument_spec() -> dict[str, dict[str, Any]]:
     }
 
 
+def tenant_options_argument_spec() -> dict[str, dict[str, Any]]:
+    """``tenants``, ``state`` and ``purge`` of every tenant module (doc fragment tenant_options)."""
+    return {
+        "tenants": {"type": "list", "elements": "dict", "required": True},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "purge": {"type": "bool", "default": False},
+    }
+
+
 AUTH_ARGUMENT_SPECS = {
     "kubernetes_auth": kubernetes_auth_argument_spec,
     "openbao_auth": openbao_auth_argument_spec,
     "s3_auth": s3_auth_argument_spec,
     "keycloak_auth": keycloak_auth_argument_spec,
     "nats_auth": nats_auth_argument_spec,
+    "tenant_options": tenant_options_argument_spec,
 }
 
 

@@ -25,16 +25,17 @@ import tarfile
 import tempfile
 import zipfile
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.s3 import admin_json, normalise_policy
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import passwords
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
 
 try:
     from minio.deleteobjects import DeleteObject
     from minio.error import S3Error
 
     HAS_MINIO = True
-except ImportError:  # pragma: no cover - the module reports it through tenant_minio's import check
+except ImportError:  # pragma: no cover - the module reports it through clients.s3.HAS_MINIO
     HAS_MINIO = False
 
 CHUNK = 1024 * 1024
@@ -68,7 +69,7 @@ def local_files(root):
             if os.path.islink(path) or not os.path.isfile(path):
                 continue
             rel = os.path.relpath(path, root).replace(os.sep, "/")
-            if rel == model_spec.MANIFEST_NAME:
+            if rel == tenant_models.MANIFEST_NAME:
                 continue
             with open(path, "rb") as handle:
                 sha, md5, size = _hash_stream(handle)
@@ -145,9 +146,9 @@ def _stat(client, bucket, key):
 
 
 def read_manifest(client, prefix):
-    key = prefix + model_spec.MANIFEST_NAME
+    key = prefix + tenant_models.MANIFEST_NAME
     try:
-        resp = client.get_object(model_spec.ARTIFACT_BUCKET, key)
+        resp = client.get_object(tenant_models.ARTIFACT_BUCKET, key)
     except S3Error as exc:
         if exc.code in ("NoSuchKey", "NoSuchObject", "NoSuchBucket"):
             return None
@@ -155,7 +156,7 @@ def read_manifest(client, prefix):
     try:
         return json.loads(resp.read().decode("utf-8"))
     except ValueError as exc:
-        raise ArtifactError(f"s3://{model_spec.ARTIFACT_BUCKET}/{key} is not valid JSON ({exc})") from exc
+        raise ArtifactError(f"s3://{tenant_models.ARTIFACT_BUCKET}/{key} is not valid JSON ({exc})") from exc
     finally:
         resp.close()
         resp.release_conn()
@@ -177,7 +178,7 @@ def verify(client, prefix, manifest):
     for rel, wanted in sorted((manifest.get("files") or {}).items()):
         key = prefix + rel
         try:
-            resp = client.get_object(model_spec.ARTIFACT_BUCKET, key)
+            resp = client.get_object(tenant_models.ARTIFACT_BUCKET, key)
         except S3Error as exc:
             if exc.code in ("NoSuchKey", "NoSuchObject"):
                 problems.append(f"{rel}: missing")
@@ -198,8 +199,8 @@ def verify(client, prefix, manifest):
 def plan_upload(s3, tenant, model, version, source, check_mode):
     """The Plan that makes s3://models/<tenant>/<model>/<version>/ hold ``source`` and its manifest."""
     client = s3.client
-    prefix = model_spec.artifact_prefix(tenant, model, version)
-    uri = model_spec.artifact_uri(tenant, model, version)
+    prefix = tenant_models.artifact_prefix(tenant, model, version)
+    uri = tenant_models.artifact_uri(tenant, model, version)
     plan = Plan(f"{tenant}/{model}/{version}")
     workdir = tempfile.mkdtemp(prefix="cloudforge-model-")
     try:
@@ -207,16 +208,17 @@ def plan_upload(s3, tenant, model, version, source, check_mode):
         files = local_files(root)
         if not files:
             raise ArtifactError(f"source: {source} holds no file. Fix: point it at the model's directory")
-        bucket_exists = client.bucket_exists(model_spec.ARTIFACT_BUCKET)
+        bucket_exists = client.bucket_exists(tenant_models.ARTIFACT_BUCKET)
         if not bucket_exists:
             plan.add(
-                f"create bucket {model_spec.ARTIFACT_BUCKET}", lambda: client.make_bucket(model_spec.ARTIFACT_BUCKET)
+                f"create bucket {tenant_models.ARTIFACT_BUCKET}",
+                lambda: client.make_bucket(tenant_models.ARTIFACT_BUCKET),
             )
         manifest = manifest_for(tenant, model, version, files)
         current = read_manifest(client, prefix) if bucket_exists else None
         uploads, skipped = [], []
         for rel, info in files.items():
-            stat = _stat(client, model_spec.ARTIFACT_BUCKET, prefix + rel) if bucket_exists else None
+            stat = _stat(client, tenant_models.ARTIFACT_BUCKET, prefix + rel) if bucket_exists else None
             if _matches(stat, info):
                 skipped.append(rel)
                 continue
@@ -225,7 +227,7 @@ def plan_upload(s3, tenant, model, version, source, check_mode):
             plan.add(
                 f"{why} {uri}{rel} ({info['size']} bytes)",
                 lambda rel=rel, info=info: client.fput_object(
-                    model_spec.ARTIFACT_BUCKET,
+                    tenant_models.ARTIFACT_BUCKET,
                     prefix + rel,
                     info["path"],
                     metadata={"sha256": info["sha256"]},
@@ -236,15 +238,15 @@ def plan_upload(s3, tenant, model, version, source, check_mode):
         for rel in stale:
             plan.add(
                 f"delete {uri}{rel} (not in the source any more)",
-                lambda rel=rel: client.remove_object(model_spec.ARTIFACT_BUCKET, prefix + rel),
+                lambda rel=rel: client.remove_object(tenant_models.ARTIFACT_BUCKET, prefix + rel),
             )
         if current != manifest:
             body = json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8")
             plan.add(
-                f"write manifest {uri}{model_spec.MANIFEST_NAME}",
+                f"write manifest {uri}{tenant_models.MANIFEST_NAME}",
                 lambda: client.put_object(
-                    model_spec.ARTIFACT_BUCKET,
-                    prefix + model_spec.MANIFEST_NAME,
+                    tenant_models.ARTIFACT_BUCKET,
+                    prefix + tenant_models.MANIFEST_NAME,
                     io.BytesIO(body),
                     len(body),
                     content_type="application/json",
@@ -265,12 +267,12 @@ def plan_upload(s3, tenant, model, version, source, check_mode):
 
 def check_existing(s3, tenant, model, version):
     """Verify an existing upload against its manifest; raises ArtifactError naming every bad file."""
-    prefix = model_spec.artifact_prefix(tenant, model, version)
-    uri = model_spec.artifact_uri(tenant, model, version)
+    prefix = tenant_models.artifact_prefix(tenant, model, version)
+    uri = tenant_models.artifact_uri(tenant, model, version)
     manifest = read_manifest(s3.client, prefix)
     if manifest is None:
         raise ArtifactError(
-            f"source: no manifest at {uri}{model_spec.MANIFEST_NAME}. Fix: upload the model with "
+            f"source: no manifest at {uri}{tenant_models.MANIFEST_NAME}. Fix: upload the model with "
             "cloudforge.platform.model_artifact (source: a local directory or archive) first"
         )
     problems = verify(s3.client, prefix, manifest)
@@ -288,24 +290,29 @@ def check_existing(s3, tenant, model, version):
 def plan_remove(s3, tenant, model, version, check_mode):
     """Delete a model's objects (every version of every object under models/<tenant>/<model>/[<version>/])."""
     client = s3.client
-    prefix = model_spec.artifact_prefix(tenant, model, version) if version else f"{tenant}/{model}/"
+    prefix = tenant_models.artifact_prefix(tenant, model, version) if version else f"{tenant}/{model}/"
     plan = Plan(f"{tenant}/{model}")
-    if not client.bucket_exists(model_spec.ARTIFACT_BUCKET):
+    if not client.bucket_exists(tenant_models.ARTIFACT_BUCKET):
         return plan
     objects = [
         DeleteObject(o.object_name, o.version_id)
-        for o in client.list_objects(model_spec.ARTIFACT_BUCKET, prefix=prefix, recursive=True, include_version=True)
+        for o in client.list_objects(tenant_models.ARTIFACT_BUCKET, prefix=prefix, recursive=True, include_version=True)
     ]
     if objects:
 
         def delete():
-            errors = list(client.remove_objects(model_spec.ARTIFACT_BUCKET, objects))
+            errors = list(client.remove_objects(tenant_models.ARTIFACT_BUCKET, objects))
             if errors:
                 raise ArtifactError(f"could not delete every object under {prefix}: {errors[0]}")
 
-        plan.add(f"delete {len(objects)} object(s) under s3://{model_spec.ARTIFACT_BUCKET}/{prefix}", delete)
+        plan.add(f"delete {len(objects)} object(s) under s3://{tenant_models.ARTIFACT_BUCKET}/{prefix}", delete)
     plan.apply(check_mode)
-    plan.summary = {"uri": f"s3://{model_spec.ARTIFACT_BUCKET}/{prefix}", "files": 0, "uploaded": [], "unchanged": []}
+    plan.summary = {
+        "uri": f"s3://{tenant_models.ARTIFACT_BUCKET}/{prefix}",
+        "files": 0,
+        "uploaded": [],
+        "unchanged": [],
+    }
     plan.manifest = None
     return plan
 
@@ -322,12 +329,12 @@ def reader_policy(tenant):
             {
                 "Effect": "Allow",
                 "Action": ["s3:GetObject"],
-                "Resource": [f"arn:aws:s3:::{model_spec.ARTIFACT_BUCKET}/{tenant}/*"],
+                "Resource": [f"arn:aws:s3:::{tenant_models.ARTIFACT_BUCKET}/{tenant}/*"],
             },
             {
                 "Effect": "Allow",
                 "Action": ["s3:ListBucket"],
-                "Resource": [f"arn:aws:s3:::{model_spec.ARTIFACT_BUCKET}"],
+                "Resource": [f"arn:aws:s3:::{tenant_models.ARTIFACT_BUCKET}"],
                 "Condition": {"StringLike": {"s3:prefix": [f"{tenant}/*"]}},
             },
         ],
@@ -336,8 +343,6 @@ def reader_policy(tenant):
 
 def plan_reader(s3, bao, tenant, kv_mount, plan):
     """Add to ``plan`` what gives tenant ``tenant`` a read-only S3 user for its models, keys kept in OpenBao."""
-    from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import minio as tenant_minio
-
     names = reader_names(tenant)
     path = f"{kv_mount}/data/models/storage"
     creds = ((bao.read(path) or {}).get("data")) or None
@@ -347,15 +352,15 @@ def plan_reader(s3, bao, tenant, kv_mount, plan):
             f"generate read-only storage keys {kv_mount}/models/storage (value not shown)",
             lambda: bao.write(path, {"data": creds, "options": {"cas": 0}}),
         )
-    policy = tenant_minio._admin_json(lambda: s3.admin.policy_info(names["policy"]))
+    policy = admin_json(lambda: s3.admin.policy_info(names["policy"]))
     wanted = reader_policy(tenant)
-    if policy is None or tenant_minio._normalise_policy(policy) != tenant_minio._normalise_policy(wanted):
+    if policy is None or normalise_policy(policy) != normalise_policy(wanted):
         plan.add(
             f"set policy {names['policy']} (read models/{tenant}/ only)",
             lambda: s3.admin.policy_add(names["policy"], policy=wanted),
         )
-    user = tenant_minio._admin_json(lambda: s3.admin.user_info(names["user"]))
-    if user is None or not tenant_minio._keys_work(s3, names["user"], creds["secret_key"]):
+    user = admin_json(lambda: s3.admin.user_info(names["user"]))
+    if user is None or not s3.keys_work(names["user"], creds["secret_key"]):
         plan.add(
             f"create user {names['user']} (keys from OpenBao)",
             lambda: s3.admin.user_add(names["user"], creds["secret_key"]),

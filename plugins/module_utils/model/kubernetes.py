@@ -25,7 +25,7 @@ from ansible_collections.cloudforge.platform.plugins.module_utils.common import 
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.kube_objects import contains, strip
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import render as model_render
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
 
 HASH_ANNOTATION = "cloudforge.io/applied-hash"
 FIELD_MANAGER = "cloudforge"
@@ -211,7 +211,7 @@ def placement_problems(kube, tenant, model):
     gpu = model["resources"]["gpu"]
     if not gpu["count"]:
         return problems
-    resource = model_spec.gpu_resource_name(gpu.get("mig_profile"))
+    resource = tenant_models.gpu_resource_name(gpu.get("mig_profile"))
     problems += _gpu_quota_problems(kube, tenant, model, ns, quota, status, resource)
     problems += _gpu_node_problems(kube, tenant, model, resource)
     return problems

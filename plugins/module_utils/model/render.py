@@ -19,7 +19,7 @@ Nothing here talks to a server; model_kube applies it and the unit tests read it
 
 import copy
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
 
 MANAGED_BY = "cloudforge"
 MODEL_LABEL = "cloudforge.io/model"
@@ -125,7 +125,7 @@ def inference_service(tenant, model):
     """The KServe InferenceService (v1beta1) for a normalised model."""
     runtime = model["runtime_chosen"]
     gpu = model["resources"]["gpu"]
-    placement = model_spec.gpu_placement(gpu)
+    placement = tenant_models.gpu_placement(gpu)
     requests = {"cpu": model["resources"]["cpu"], "memory": model["resources"]["memory"]}
     limits = dict(requests)
     for resource, count in placement["resources"].items():
@@ -139,7 +139,7 @@ def inference_service(tenant, model):
         "resources": {"requests": requests, "limits": limits},
     }
     if runtime == "vllm":
-        predictor_model["args"] = model_spec.vllm_args(model)
+        predictor_model["args"] = tenant_models.vllm_args(model)
     elif model["serving"].get("max_context_length"):
         predictor_model["env"] = [
             {"name": "OLLAMA_CONTEXT_LENGTH", "value": str(model["serving"]["max_context_length"])}
@@ -244,7 +244,7 @@ def route_plugins(tenant, model, path):
         },
         {"name": "prometheus", "enable": True, "config": {"prefer_name": True}},
     ]
-    if path in model_spec.TOKEN_PATHS:
+    if path in tenant_models.TOKEN_PATHS:
         # ai-proxy forwards to the predictor itself, reads the token usage of every answer (which ai-rate-limiting
         # and the gateway's LLM metrics count) and relays server-sent events chunk by chunk as they arrive, so
         # streamed answers are not held back by nginx's proxy buffering.
@@ -294,7 +294,7 @@ def route_plugins(tenant, model, path):
 
 def route(tenant, model):
     """ApisixRoute ``model-<name>``: one http rule per OpenAI path under the model's prefix."""
-    paths = model_spec.route_paths(model["exposure"]["route_prefix"])
+    paths = tenant_models.route_paths(model["exposure"]["route_prefix"])
     rules = []
     for path, public in paths.items():
         rule = {

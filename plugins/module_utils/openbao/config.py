@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The platform's OpenBao configuration as data: read everything, compare, then write only what differs.
 
-``plan(bao, desired)`` reads the server once and returns a tenant_plan.Plan whose actions, run in order, make
+``plan(bao, desired)`` reads the server once and returns a common.plan.Plan whose actions, run in order, make
 OpenBao match ``desired``:
 
 * ``audit_devices`` (list of ``{path, type, description, options}``): *checked only*. OpenBao 2.x refuses audit

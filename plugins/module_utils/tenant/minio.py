@@ -8,26 +8,17 @@ tenant's buckets one by one (a ``<tenant>-*`` wildcard would also match the buck
 ``<tenant>-<something>``).
 """
 
-import json
-from urllib.parse import urlparse
-
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.s3 import admin_json, normalise_policy
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan, run_plans
 
 try:
-    import urllib3
-    from minio import Minio, MinioAdmin
     from minio.commonconfig import ENABLED, Tags
-    from minio.credentials import StaticProvider
     from minio.deleteobjects import DeleteObject
-    from minio.error import MinioAdminException, S3Error
+    from minio.error import S3Error
     from minio.versioningconfig import SUSPENDED, VersioningConfig
-
-    HAS_MINIO = True
-    MINIO_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - reported through missing_required_lib
-    HAS_MINIO = False
-    MINIO_IMPORT_ERROR = exc
+except ImportError:  # pragma: no cover - the modules report it through clients.s3.HAS_MINIO
+    pass
 
 CREDENTIALS_PATH = "s3/credentials"
 # Buckets carry this tag so removal finds a tenant's buckets exactly (a name prefix would also match other tenants).
@@ -36,66 +27,6 @@ TENANT_TAG = "cloudforge-tenant"
 
 class MinioTenantError(Exception):
     pass
-
-
-class S3:
-    def __init__(self, endpoint_url, access_key, secret_key, region="us-east-1", validate_certs=True, ca_cert=None):
-        parsed = urlparse(endpoint_url)
-        self.endpoint = parsed.netloc or parsed.path
-        self.secure = parsed.scheme == "https"
-        self.region = region
-        self.validate_certs = validate_certs
-        self.ca_cert = ca_cert
-        http = self._http()
-        self.client = Minio(
-            self.endpoint,
-            access_key=access_key,
-            secret_key=secret_key,
-            secure=self.secure,
-            region=region,
-            http_client=http,
-            cert_check=validate_certs,
-        )
-        self.admin = MinioAdmin(
-            endpoint=self.endpoint,
-            credentials=StaticProvider(access_key, secret_key),
-            secure=self.secure,
-            cert_check=validate_certs,
-            http_client=http,
-        )
-        self.url = endpoint_url
-
-    def _http(self):
-        kwargs = {
-            "maxsize": 32,
-            "timeout": urllib3.Timeout(connect=10, read=60),
-            "retries": urllib3.Retry(total=2, backoff_factor=0.2),
-        }
-        if self.secure and self.ca_cert:
-            kwargs["ca_certs"] = self.ca_cert
-        return urllib3.PoolManager(**kwargs)
-
-    @classmethod
-    def from_params(cls, params):
-        return cls(
-            params["endpoint_url"],
-            params["access_key"],
-            params["secret_key"],
-            region=params.get("region") or "us-east-1",
-            validate_certs=params.get("validate_certs", True),
-            ca_cert=params.get("ca_cert"),
-        )
-
-    def as_user(self, access_key, secret_key):
-        return Minio(
-            self.endpoint,
-            access_key=access_key,
-            secret_key=secret_key,
-            secure=self.secure,
-            region=self.region,
-            http_client=self._http(),
-            cert_check=self.validate_certs,
-        )
 
 
 def bucket_policy(spec):
@@ -110,30 +41,6 @@ def bucket_policy(spec):
             },
         ],
     }
-
-
-def _normalise_policy(policy):
-    if isinstance(policy, str):
-        policy = json.loads(policy)
-    statements = []
-    for st in policy.get("Statement", []):
-        st = dict(st)
-        for key in ("Action", "Resource"):
-            value = st.get(key, [])
-            st[key] = sorted([value] if isinstance(value, str) else value)
-        statements.append(st)
-    return sorted(statements, key=lambda s: json.dumps(s, sort_keys=True))
-
-
-def _admin_json(call):
-    """The JSON an admin call returns, or None when the thing does not exist (HTTP 404)."""
-    try:
-        text = call()
-    except MinioAdminException as exc:
-        if str(exc.args[0] if exc.args else "").find("Status: 404") != -1:
-            return None
-        raise
-    return json.loads(text) if text else {}
 
 
 def bucket_quota_bytes(spec, bucket):
@@ -154,41 +61,79 @@ def _empty_and_remove(s3, bucket):
 
 
 def plan_tenant(s3, bao, spec, options, all_buckets):
+    """What MinIO needs for one tenant: its buckets, then the policy naming them, then its user with that policy."""
     state = options.get("state") or "present"
     names = spec["names"]
     plan = Plan(spec["name"])
-    user, policy_name = names["s3_user"], names["s3_policy"]
     buckets = {f"{spec['name']}-{b['name']}": b for b in spec["buckets"]}
     owned = {b for b in all_buckets if b.startswith(names["bucket_prefix"]) and _tenant_of(s3, b) == spec["name"]}
     existing = owned | (set(buckets) & all_buckets)
-    user_info = _admin_json(lambda: s3.admin.user_info(user))
-    policy = _admin_json(lambda: s3.admin.policy_info(policy_name))
-    plan.before.update(
-        user=user if user_info else None, policy=_normalise_policy(policy) if policy else None, buckets={}
-    )
+    access = _read_access(s3, names, plan)
     plan.after["buckets"] = {}
 
     if state == "absent":
-        plan.after.update(user=None, policy=None)
-        if user_info:
-            plan.add(f"delete user {user}", lambda: s3.admin.user_remove(user))
-        if policy:
-            plan.add(f"delete policy {policy_name}", lambda: s3.admin.policy_remove(policy_name))
-        for bucket in sorted(existing):
-            plan.before["buckets"][bucket] = "present"
-            if options.get("purge"):
-                plan.after["buckets"][bucket] = None
-                plan.add(f"delete bucket {bucket} and every object in it", lambda b=bucket: _empty_and_remove(s3, b))
-            else:
-                plan.after["buckets"][bucket] = "present"
-                plan.kept.append({"backend": "minio", "what": f"bucket {bucket}", "where": s3.url})
+        _plan_revoke(s3, plan, access)
+        _plan_bucket_removal(s3, plan, existing, options.get("purge"))
         return plan
+    _plan_buckets(s3, spec, plan, buckets, existing)
+    for bucket in sorted(owned - set(buckets)):
+        plan.kept.append(
+            {"backend": "minio", "what": f"bucket {bucket} (no longer in the spec; data kept)", "where": s3.url}
+        )
+    if not buckets:
+        _plan_revoke(s3, plan, access, why=" (the tenant has no bucket)")
+        return plan
+    _plan_policy(s3, spec, plan, access)
+    _plan_user(s3, bao, spec, options, plan, access)
+    return plan
 
+
+def _read_access(s3, names, plan):
+    """The tenant's user and policy as MinIO has them (None when missing), also recorded as the plan's before."""
+    user, policy_name = names["s3_user"], names["s3_policy"]
+    access = {
+        "user": user,
+        "policy_name": policy_name,
+        "user_info": admin_json(lambda: s3.admin.user_info(user)),
+        "policy": admin_json(lambda: s3.admin.policy_info(policy_name)),
+    }
+    plan.before.update(
+        user=user if access["user_info"] else None,
+        policy=normalise_policy(access["policy"]) if access["policy"] else None,
+        buckets={},
+    )
+    return access
+
+
+def _plan_revoke(s3, plan, access, why=""):
+    """Delete the tenant's user and policy (its key stops working); ``why`` is added to the user's action."""
+    user, policy_name = access["user"], access["policy_name"]
+    plan.after.update(user=None, policy=None)
+    if access["user_info"]:
+        plan.add(f"delete user {user}{why}", lambda: s3.admin.user_remove(user))
+    if access["policy"]:
+        plan.add(f"delete policy {policy_name}", lambda: s3.admin.policy_remove(policy_name))
+
+
+def _plan_bucket_removal(s3, plan, existing, purge):
+    """On removal: the tenant's buckets are deleted with every object in them with ``purge``, else kept."""
+    for bucket in sorted(existing):
+        plan.before["buckets"][bucket] = "present"
+        if purge:
+            plan.after["buckets"][bucket] = None
+            plan.add(f"delete bucket {bucket} and every object in it", lambda b=bucket: _empty_and_remove(s3, b))
+        else:
+            plan.after["buckets"][bucket] = "present"
+            plan.kept.append({"backend": "minio", "what": f"bucket {bucket}", "where": s3.url})
+
+
+def _plan_buckets(s3, spec, plan, buckets, existing):
+    """Every bucket of the spec: created (tagged with the tenant), with its quota and versioning."""
     for bucket, wanted in sorted(buckets.items()):
         quota = bucket_quota_bytes(spec, wanted)
         before = {"quota": None, "versioning": False} if bucket in existing else None
         if bucket in existing:
-            current_quota = _admin_json(lambda b=bucket: s3.admin.bucket_quota_get(b)) or {}
+            current_quota = admin_json(lambda b=bucket: s3.admin.bucket_quota_get(b)) or {}
             before["quota"] = current_quota.get("quota") or None
             before["versioning"] = s3.client.get_bucket_versioning(bucket).status == ENABLED
         after = {"quota": quota, "versioning": wanted["versioning"]}
@@ -205,27 +150,24 @@ def plan_tenant(s3, bao, spec, options, all_buckets):
                 f"set versioning of {bucket} to {status}",
                 lambda b=bucket, st=status: s3.client.set_bucket_versioning(b, VersioningConfig(st)),
             )
-    for bucket in sorted(owned - set(buckets)):
-        plan.kept.append(
-            {"backend": "minio", "what": f"bucket {bucket} (no longer in the spec; data kept)", "where": s3.url}
-        )
 
-    if not buckets:
-        plan.after.update(user=None, policy=None)
-        if user_info:
-            plan.add(f"delete user {user} (the tenant has no bucket)", lambda: s3.admin.user_remove(user))
-        if policy:
-            plan.add(f"delete policy {policy_name}", lambda: s3.admin.policy_remove(policy_name))
-        return plan
 
+def _plan_policy(s3, spec, plan, access):
+    """The tenant's IAM policy, naming exactly its buckets."""
+    policy_name = access["policy_name"]
     wanted_policy = bucket_policy(spec)
-    plan.after["policy"] = _normalise_policy(wanted_policy)
+    plan.after["policy"] = normalise_policy(wanted_policy)
     if plan.before["policy"] != plan.after["policy"]:
         plan.add(
-            f"{'update' if policy else 'create'} policy {policy_name}",
+            f"{'update' if access['policy'] else 'create'} policy {policy_name}",
             lambda: s3.admin.policy_add(policy_name, policy=wanted_policy),
         )
 
+
+def _plan_user(s3, bao, spec, options, plan, access):
+    """The tenant's user, with the secret key kept in OpenBao and the tenant's policy (and only that one)."""
+    names = spec["names"]
+    user, policy_name, user_info = access["user"], access["policy_name"], access["user_info"]
     creds = bao.read(f"{names['kv_mount']}/data/{CREDENTIALS_PATH}") if bao else None
     creds = (creds or {}).get("data")
     plan.after["user"] = user
@@ -235,14 +177,14 @@ def plan_tenant(s3, bao, spec, options, all_buckets):
                 f"tenant {spec['name']}: no S3 credentials at {names['kv_mount']}/{CREDENTIALS_PATH} in OpenBao; run cloudforge.platform.openbao_tenant first"
             )
         plan.add(f"create user {user} (keys from OpenBao, generated there first)", lambda: None)
-        return plan
+        return
     if creds.get("access_key") != user:
         raise MinioTenantError(
             f"tenant {spec['name']}: {names['kv_mount']}/{CREDENTIALS_PATH} holds access key {creds.get('access_key')!r}, expected {user!r}"
         )
     if not user_info:
         plan.add(f"create user {user} (keys from OpenBao)", lambda: s3.admin.user_add(user, creds["secret_key"]))
-    elif not _keys_work(s3, user, creds["secret_key"]):
+    elif not s3.keys_work(user, creds["secret_key"]):
         plan.add(
             f"reset the secret key of {user} to the one in OpenBao",
             lambda: s3.admin.user_add(user, creds["secret_key"]),
@@ -251,7 +193,6 @@ def plan_tenant(s3, bao, spec, options, all_buckets):
     if attached != {policy_name}:
         # "set" replaces the user's policies with exactly this one (and is far cheaper in MinIO than attach/detach).
         plan.add(f"set the policy of {user} to {policy_name}", lambda: s3.admin.policy_set(policy_name, user=user))
-    return plan
 
 
 def _tenant_of(s3, bucket):
@@ -269,16 +210,6 @@ def _make_bucket(s3, bucket, tenant):
     tags = Tags.new_bucket_tags()
     tags[TENANT_TAG] = tenant
     s3.client.set_bucket_tags(bucket, tags)
-
-
-def _keys_work(s3, access_key, secret_key):
-    try:
-        s3.as_user(access_key, secret_key).list_buckets()
-        return True
-    except S3Error as exc:
-        if exc.code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"):
-            return exc.code == "AccessDenied"
-        raise
 
 
 def reconcile(s3, bao, tenants, options, check_mode, workers=8):

@@ -19,7 +19,7 @@ from ansible_collections.cloudforge.platform.plugins.module_utils.common.fields 
     FieldChecker,
     suggest,
 )
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant.names import NAME_MAX, names
 
 SCHEMA_VERSION = 1
@@ -470,7 +470,7 @@ def normalize_tenant(raw, source=None, cluster_cidrs=None, platform_services=Non
         "gateway": _gateway(check, raw.get("gateway")),
     }
     # Models served for the tenant (docs/models.md), checked against the quotas and gateway limits above.
-    spec["models"] = model_spec.validate_models(check, raw.get("models"), name, quotas, spec["gateway"])
+    spec["models"] = tenant_models.validate_models(check, raw.get("models"), name, quotas, spec["gateway"])
     if name and name in spec["network"]["allow_from_tenants"]:
         check.error(
             "network.allow_from_tenants",

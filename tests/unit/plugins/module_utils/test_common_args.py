@@ -20,7 +20,7 @@ def _fragment_options(name):
 
 
 def test_there_is_a_fragment_per_service():
-    assert FRAGMENTS == ["keycloak_auth", "kubernetes_auth", "nats_auth", "openbao_auth", "s3_auth"]
+    assert FRAGMENTS == ["keycloak_auth", "kubernetes_auth", "nats_auth", "openbao_auth", "s3_auth", "tenant_options"]
 
 
 @pytest.mark.parametrize("name", FRAGMENTS)

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import artifact as model_artifact
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import render as model_render
-from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as model_spec
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
 
 TENANT = {
@@ -190,38 +190,38 @@ def test_duplicates_and_max_models():
 
 def test_select_names_known_models():
     spec = validate(CPU_MODEL)
-    assert model_spec.select(spec, "tiny")["name"] == "tiny"
+    assert tenant_models.select(spec, "tiny")["name"] == "tiny"
     with pytest.raises(ValueError, match=r"has no model 'llama'.*pick one of: tiny"):
-        model_spec.select(spec, "llama")
+        tenant_models.select(spec, "llama")
 
 
 def test_choose_runtime_auto():
     gpu = {"format": "safetensors", "runtime": "auto", "resources": {"gpu": {"count": 1}}}
-    assert model_spec.choose_runtime(gpu, 1) == ("vllm", None)
-    assert model_spec.choose_runtime(gpu, 0)[1][0] == "resources.gpu.count"
-    assert model_spec.choose_runtime({"format": "gguf", "runtime": "auto"}, 4) == ("ollama", None)
+    assert tenant_models.choose_runtime(gpu, 1) == ("vllm", None)
+    assert tenant_models.choose_runtime(gpu, 0)[1][0] == "resources.gpu.count"
+    assert tenant_models.choose_runtime({"format": "gguf", "runtime": "auto"}, 4) == ("ollama", None)
 
 
 def test_gpu_placement_whole_gpus_mig_and_cpu():
-    whole = model_spec.gpu_placement({"count": 2, "product": "H100"})
+    whole = tenant_models.gpu_placement({"count": 2, "product": "H100"})
     assert whole["resources"] == {"nvidia.com/gpu": "2"}
     assert whole["node_selector"] == {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
     assert whole["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
-    mig = model_spec.gpu_placement({"count": 1, "product": "A100", "mig_profile": "1g.5gb"})
+    mig = tenant_models.gpu_placement({"count": 1, "product": "A100", "mig_profile": "1g.5gb"})
     assert mig["resources"] == {"nvidia.com/mig-1g.5gb": "1"}
     assert mig["node_selector"] == {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-40GB"}
-    assert model_spec.gpu_placement({"count": 0}) == {"resources": {}, "node_selector": {}, "tolerations": []}
+    assert tenant_models.gpu_placement({"count": 0}) == {"resources": {}, "node_selector": {}, "tolerations": []}
 
 
 def test_route_paths_and_vllm_args():
-    assert model_spec.route_paths("/acme/llama/") == {
+    assert tenant_models.route_paths("/acme/llama/") == {
         "/v1/chat/completions": "/acme/llama/v1/chat/completions",
         "/v1/completions": "/acme/llama/v1/completions",
         "/v1/embeddings": "/acme/llama/v1/embeddings",
         "/v1/models": "/acme/llama/v1/models",
     }
     model = validate(GPU_MODEL)["models"][0]
-    assert model_spec.vllm_args(model) == [
+    assert tenant_models.vllm_args(model) == [
         "--served-model-name=llama-3-8b-instruct",
         "--max-model-len=8192",
         "--dtype=bfloat16",
