@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The Keycloak client (python-keycloak underneath) against a small fake Keycloak on loopback: the three ways to
 authenticate, one admin token shared by every thread and renewed once when it expires or is refused, a context path
 kept, errors carrying the server's own answer."""

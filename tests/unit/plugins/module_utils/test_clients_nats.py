@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The NATS client: connections that never reconnect, and every NATS failure inside ``jetstream()`` turned into one
 NatsError naming the user, the servers and the server's answer (nats-py replaced by stand-ins)."""
 

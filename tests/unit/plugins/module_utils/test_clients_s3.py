@@ -1,3 +1,5 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
 """The S3 / MinIO client: connection settings from the s3_auth options, "does not exist" from the admin API, IAM
 policies compared by meaning, and a user's keys checked against a small fake S3 endpoint on loopback."""
 
