@@ -15,20 +15,21 @@ sync and keys, the InferenceService and its account: nothing that grants access 
 """
 
 import copy
-import hashlib
-import json
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients.kube import KubeError
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import passwords
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
-from ansible_collections.cloudforge.platform.plugins.module_utils.common.kube_objects import contains, strip
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.kube_objects import (
+    HASH_ANNOTATION,
+    applied_hash,
+    contains,
+    strip,
+)
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import render as model_render
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
 
-HASH_ANNOTATION = "cloudforge.io/applied-hash"
-FIELD_MANAGER = "cloudforge"
 PRODUCT_LABEL = "nvidia.com/gpu.product"
 RUNTIME_PATH = "/apis/serving.kserve.io/v1alpha1/clusterservingruntimes/{}"
 ISVC_COUNT = "count/inferenceservices.serving.kserve.io"
@@ -217,19 +218,6 @@ def placement_problems(kube, tenant, model):
     return problems
 
 
-def _hash(obj):
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode("utf-8")).hexdigest()[:20]
-
-
-def _apply(kube, obj, dry_run):
-    meta = obj["metadata"]
-    query = {"fieldManager": FIELD_MANAGER, "force": "true", "fieldValidation": "Strict"}
-    if dry_run:
-        query["dryRun"] = "All"
-    path = model_render.kind_path(obj["kind"], meta["namespace"], meta["name"])
-    return kube.request("PATCH", path, obj, query, content_type="application/apply-patch+yaml")
-
-
 def _delete(kube, path, dry_run):
     query = {"propagationPolicy": "Background"}
     if dry_run:
@@ -304,7 +292,7 @@ def deploy(kube, bao, tenant, model, options, check_mode):
     ns = tenant["names"]["namespace"]
     for obj in objs:
         desired = copy.deepcopy(obj)
-        desired["metadata"].setdefault("annotations", {})[HASH_ANNOTATION] = _hash(obj)
+        desired["metadata"].setdefault("annotations", {})[HASH_ANNOTATION] = applied_hash(obj)
         key = (obj["kind"], obj["metadata"]["name"])
         label = "{}/{}".format(*key)
         before = current.get(key)
@@ -313,7 +301,8 @@ def deploy(kube, bao, tenant, model, options, check_mode):
             before = kube.get(model_render.kind_path(obj["kind"], ns, obj["metadata"]["name"]))
         if before is not None and contains(before, desired):
             continue
-        result = _apply(kube, desired, check_mode)
+        path = model_render.kind_path(obj["kind"], obj["metadata"]["namespace"], obj["metadata"]["name"])
+        result = kube.apply(path, desired, dry_run=check_mode)
         if before is None:
             res.actions.append((f"create {label}", None))
         elif check_mode:
