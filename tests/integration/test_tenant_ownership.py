@@ -189,7 +189,9 @@ def test_openbao_unmarked_mount_policy_or_role_in_the_way_is_refused(backend, ba
     for run in (backend("openbao", [_spec(c)]), backend("openbao", [_removal(c)], "absent", purge=True)):
         _refused(run, f"KV mount tenants/{c}/", "no owner mark: made outside CloudForge", "bao secrets tune")
     assert bao.sys.list_mounted_secrets_engines()["data"][f"tenants/{c}/"]["description"] == "by hand"
-    assert bao.secrets.kv.v2.read_secret_version(path="x", mount_point=f"tenants/{c}")["data"]["data"] == {"v": "1"}
+    assert bao.secrets.kv.v2.read_secret_version(path="x", mount_point=f"tenants/{c}", raise_on_deleted_version=True)[
+        "data"
+    ]["data"] == {"v": "1"}
     assert _policy(bao, f"tenant-{c}") is None
     hand = 'path "secret/data/*" { capabilities = ["read"] }'
     bao.sys.create_or_update_acl_policy(f"tenant-{d}", hand)
@@ -323,7 +325,9 @@ def s3admin(minio):
 
 
 def _s3_keys(bao, tenant):
-    return bao.secrets.kv.v2.read_secret_version(path="s3/credentials", mount_point=f"tenants/{tenant}")["data"]["data"]
+    return bao.secrets.kv.v2.read_secret_version(
+        path="s3/credentials", mount_point=f"tenants/{tenant}", raise_on_deleted_version=True
+    )["data"]["data"]
 
 
 def _s3_code(call):
@@ -398,9 +402,9 @@ def _accounts_file(nats):
 
 
 def _nats_password(bao, tenant):
-    return bao.secrets.kv.v2.read_secret_version(path="nats/credentials", mount_point=f"tenants/{tenant}")["data"][
-        "data"
-    ]["password"]
+    return bao.secrets.kv.v2.read_secret_version(
+        path="nats/credentials", mount_point=f"tenants/{tenant}", raise_on_deleted_version=True
+    )["data"]["data"]["password"]
 
 
 async def _stream_names(nats_info, user, password):
@@ -430,7 +434,7 @@ def _edit(path, change):
 
 def test_nats_account_marked_for_another_tenant_or_defined_elsewhere_is_refused(backend, bao, nats, bao_auth):
     a, b, c = _t("na"), _t("nb"), _t("nc")
-    specs = {t: _spec(t, streams=[{"name": "events"}]) for t in (a, b, c)}
+    specs = {t: _spec(t, streams=[{"name": "events", "max_bytes": "1Mi"}]) for t in (a, b, c)}
     _ok(backend("openbao", list(specs.values())))
     _ok(backend("nats", [specs[a]]))
     account_b, account_c = specs[b]["names"]["nats_account"], specs[c]["names"]["nats_account"]
@@ -460,6 +464,9 @@ def test_nats_account_marked_for_another_tenant_or_defined_elsewhere_is_refused(
     _ok(backend("nats", [_removal(b), _removal(c)], "absent", purge=True))
     assert tenant_block(_accounts_file(nats).read_text(), a) == block_a
     assert asyncio.run(_stream_names(nats, f"tenant-{a}", _nats_password(bao, a))) == ["events"]
+    # The accounts file is shared by every test on the test bed: A leaves it.
+    _ok(backend("nats", [_removal(a)], "absent", purge=True))
+    assert f"# tenant: {a}\n" not in _accounts_file(nats).read_text()
 
 
 def tenant_block(text, tenant):
