@@ -214,9 +214,11 @@ def test_openbao_objects_as_earlier_versions_wrote_them_are_marked(backend, bao,
     bao.write_data(f"sys/mounts/tenants/{g}/tune", data={"description": f"Secrets of tenant {g}"})
     marked = _policy(bao, f"tenant-{g}")
     bao.sys.create_or_update_acl_policy(f"tenant-{g}", marked.split("\n", 1)[1])
+    bao.write_data(f"tenants/{g}/metadata/nats/credentials", data={"custom_metadata": {}})
     run = _ok(backend("openbao", [_spec(g)]))
     actions = run.task("OpenBao")["tenants"][0]["actions"]
     assert f"mark policy tenant-{g}" in actions and any(x.startswith(f"mark tenants/{g}/") for x in actions)
+    assert f"mark credentials tenants/{g}/nats/credentials as tenant {g}'s" in actions
     assert _policy(bao, f"tenant-{g}") == marked
     assert bao.sys.list_mounted_secrets_engines()["data"][f"tenants/{g}/"]["description"] == f"cloudforge tenant {g}"
     meta = bao.secrets.kv.v2.read_secret_metadata(path="nats/credentials", mount_point=f"tenants/{g}")
@@ -302,6 +304,12 @@ def test_keycloak_realm_roles_carry_the_mark(backend, kc):
     assert role["attributes"] == {"cloudforge.io/tenant": [g]}
     client_ = kc("GET", "/clients", params={"clientId": f"tenant-{g}"}).json()[0]
     assert client_["attributes"]["cloudforge.io/tenant"] == g
+    # A role as versions before the marks created it (name and description only) is marked, not refused.
+    assert kc("PUT", f"/roles/tenant-{g}-owner", json=dict(role, attributes={})).status_code == 204
+    assert not kc("GET", f"/roles/tenant-{g}-owner").json().get("attributes")
+    run = _ok(backend("keycloak", [_spec(g)]))
+    assert run.task("Keycloak")["tenants"][0]["actions"] == [f"mark realm role tenant-{g}-owner"]
+    assert kc("GET", f"/roles/tenant-{g}-owner").json()["attributes"] == {"cloudforge.io/tenant": [g]}
     _ok(backend("keycloak", [_removal(g)], "absent"))
     assert kc("GET", f"/roles/tenant-{g}-owner").status_code == 404
 
@@ -392,6 +400,14 @@ def test_minio_marks_bucket_and_policy(backend, bao, s3root, s3admin, bao_auth):
     policy = json.loads(s3admin.policy_info(f"tenant-{g}"))
     assert {st["Sid"] for st in policy["Statement"]} == {f"cloudforge-tenant-{g}"}
     assert _ok(backend("minio", [spec])).task("MinIO")["changed"] is False
+    # The policy as versions before the marks wrote it (no Sid) is marked, not refused.
+    s3admin.policy_add(
+        f"tenant-{g}",
+        policy={**policy, "Statement": [{k: v for k, v in st.items() if k != "Sid"} for st in policy["Statement"]]},
+    )
+    run = _ok(backend("minio", [spec]))
+    assert run.task("MinIO")["tenants"][0]["actions"] == [f"mark policy tenant-{g}"]
+    assert json.loads(s3admin.policy_info(f"tenant-{g}")) == policy
     _ok(backend("minio", [_removal(g)], "absent", purge=True))
     assert not s3root.bucket_exists(f"{g}-data")
 
