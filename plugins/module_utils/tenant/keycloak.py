@@ -8,12 +8,18 @@ Per tenant: one group per owner/member group of the spec (attributes name the te
 expects.  Everything is read and compared field by field before writing; tenants are reconciled concurrently, each
 thread with its own python-keycloak ``KeycloakAdmin`` (one shared admin token).  Calls name python-keycloak's methods
 (``kc.call("get_realm_role", name)``); clients/keycloak.py owns the connection, the token and the errors.
+
+Ownership (tenant/ownership.py): groups, realm roles and the client carry the attribute ``cloudforge.io/tenant``
+naming the tenant.  An existing one marked for another tenant, or unmarked, is refused before anything is written
+(a realm role exactly as versions before the marks created it, name and description only, is marked instead);
+removal deletes only what carries the tenant's mark.
 """
 
 from urllib.parse import quote
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients.keycloak import KeycloakError
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan, run_plans
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import ownership
 
 TENANT_ATTRIBUTE = "cloudforge.io/tenant"
 ROLE_ATTRIBUTE = "cloudforge.io/role"
@@ -126,9 +132,12 @@ def _plan_groups(kc, spec, plan, state):
         if state == "absent" and owner != [spec["name"]]:
             continue  # only groups this tenant owns are ever deleted
         plan.before.setdefault("groups", {})[group] = (current or {}).get("attributes") if current else None
-        if current and owner and owner != [spec["name"]]:
-            raise ValueError(
-                f"tenant {spec['name']}: Keycloak group {group} belongs to tenant {owner[0]}; a group can serve one tenant only"
+        if current:
+            _require(
+                spec,
+                f"group {group}",
+                (owner or [None])[0],
+                f"{TENANT_ATTRIBUTE}={spec['name']}, {ROLE_ATTRIBUTE}={role}",
             )
         if state == "absent":
             plan.after.setdefault("groups", {})[group] = None
@@ -156,6 +165,20 @@ def _plan_group_update(kc, spec, plan, group, role, current, attributes):
         )
 
 
+def _require(spec, what, owner, attribute):
+    how = f"the attribute {attribute} (Keycloak admin console: {what}, Attributes)"
+    ownership.require(spec["name"], "Keycloak", what, owner, how)
+
+
+def role_owner(current, tenant, description):
+    """(owner, marked) of a realm role: the tenant its attribute names, or ``tenant`` (not marked yet) when it is
+    exactly what versions before the marks created (that description, no attributes, not composite)."""
+    owner = ((current.get("attributes") or {}).get(TENANT_ATTRIBUTE) or [None])[0]
+    if owner is None and current.get("description") == description and not current.get("composite"):
+        return tenant, False
+    return owner, owner is not None
+
+
 def _create_group(kc, spec, group, attributes, role):
     gid = kc.call("create_group", {"name": group, "attributes": attributes})
     _map_role(kc, gid, _role_name(spec, role))
@@ -171,6 +194,11 @@ def _plan_roles(kc, spec, plan, state):
         name = _role_name(spec, role)
         current = kc.call("get_realm_role", _quoted(name), missing_ok=True)
         description = f"{role.capitalize()} of tenant {spec['name']}"
+        attributes = {TENANT_ATTRIBUTE: [spec["name"]]}
+        marked = False
+        if current:
+            owner, marked = role_owner(current, spec["name"], description)
+            _require(spec, f"realm role {name}", owner, f"{TENANT_ATTRIBUTE}={spec['name']}")
         plan.before.setdefault("roles", {})[name] = current.get("description") if current else None
         if state == "absent":
             plan.after.setdefault("roles", {})[name] = None
@@ -181,13 +209,15 @@ def _plan_roles(kc, spec, plan, state):
         if not current:
             plan.add(
                 f"create realm role {name}",
-                lambda n=name, d=description: kc.call("create_realm_role", {"name": n, "description": d}),
+                lambda n=name, d=description, a=attributes: kc.call(
+                    "create_realm_role", {"name": n, "description": d, "attributes": a}
+                ),
             )
-        elif current.get("description") != description:
+        elif current.get("description") != description or not marked:
             plan.add(
-                f"update realm role {name}",
-                lambda n=name, c=current, d=description: kc.call(
-                    "update_realm_role", _quoted(n), dict(c, description=d)
+                f"{'update' if marked else 'mark'} realm role {name}",
+                lambda n=name, c=current, d=description, a=attributes: kc.call(
+                    "update_realm_role", _quoted(n), dict(c, description=d, attributes=a)
                 ),
             )
 
@@ -196,6 +226,9 @@ def _plan_client(kc, spec, plan, state, options):
     wanted, mappers = client_representation(spec, options)
     found = kc.clients_by_client_id(wanted["clientId"]) or []
     current = found[0] if found else None
+    if current:
+        owner = (current.get("attributes") or {}).get(TENANT_ATTRIBUTE)
+        _require(spec, f"client {wanted['clientId']}", owner, f"{TENANT_ATTRIBUTE}={spec['name']}")
     plan.before["client"] = {k: current.get(k) for k in wanted} if current else None
     if state == "absent":
         plan.after["client"] = None

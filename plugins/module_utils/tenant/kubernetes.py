@@ -8,6 +8,11 @@ otherwise it is server-side applied with field manager ``cloudforge``
 (``dryRun=All`` in check mode, which lets the apiserver compute the result without storing it).  ``changed`` comes
 from the apiserver: a new object, or a new resourceVersion (in check mode: a dry-run result that differs from the
 stored object).  Before anything is written for any tenant, every tenant's quota is checked against its current usage.
+
+Ownership (tenant/ownership.py): the tenant label (``cloudforge.io/tenant``) is the mark.  Before anything is applied
+for a tenant, its namespace and every object it renders that already exists is read; one that is unlabelled or
+labelled for another tenant is refused (nothing of that tenant is applied).  Removal deletes only labelled objects, and
+purge deletes the namespace only when it is the tenant's and holds no object labelled for another tenant.
 """
 
 import copy
@@ -22,6 +27,7 @@ from ansible_collections.cloudforge.platform.plugins.module_utils.common.kube_ob
     strip,
 )
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import ownership
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
 
 STATE_LABEL = "cloudforge.io/tenant-state"
@@ -123,19 +129,54 @@ class TenantResult(Plan):
         self.after[key] = after
 
 
-def reconcile_object(kube, snapshot, obj, res, check_mode, namespace_exists=True):
+def owner_of(obj):
+    """The tenant an existing object's label names (None when it carries no tenant label)."""
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(tenant_render.TENANT_LABEL)
+
+
+def _how_to_mark(obj, tenant):
+    meta = obj["metadata"]
+    where = f" -n {meta['namespace']}" if meta.get("namespace") else ""
+    return (
+        f"'kubectl label {obj['kind'].lower()} {meta['name']}{where} --overwrite "
+        f"{tenant_render.TENANT_LABEL}={tenant} app.kubernetes.io/managed-by={tenant_render.MANAGED_BY}'"
+    )
+
+
+def require_owned(spec, obj):
+    """Refuse (OwnershipError) an existing object that is not labelled for the tenant of ``spec``."""
+    if obj is not None:
+        what = f"{obj.get('kind', 'object')} {obj['metadata']['name']}"
+        if obj["metadata"].get("namespace"):
+            what += f" in namespace {obj['metadata']['namespace']}"
+        ownership.require(spec["name"], "Kubernetes", what, owner_of(obj), _how_to_mark(obj, spec["name"]))
+
+
+def current_objects(snapshot, spec, objs, namespace_exists):
+    """The existing version of every object in ``objs`` (None when new), each checked to be the tenant's.
+
+    In a namespace that did not exist everything is new; elsewhere an object missing from the snapshot may still
+    exist without our label, so it is read.
+    """
+    currents = []
+    for obj in objs:
+        meta = obj["metadata"]
+        current = None
+        if namespace_exists:
+            current = snapshot.get(obj["kind"], meta.get("namespace"), meta["name"], verify=True)
+        if current is not None:
+            current.setdefault("kind", obj["kind"])
+        require_owned(spec, current)
+        currents.append(current)
+    return currents
+
+
+def reconcile_object(kube, obj, current, res, check_mode, namespace_exists=True):
+    """Apply ``obj`` unless ``current`` (its existing version, read and checked by current_objects) holds it."""
     desired = copy.deepcopy(obj)
     desired["metadata"].setdefault("annotations", {})[HASH_ANNOTATION] = applied_hash(obj)
     path = _path(desired)
     key = _key(obj)
-    meta = obj["metadata"]
-    # In a namespace that did not exist everything is new; elsewhere an object missing from the snapshot may
-    # still exist without our label, so it is read.
-    current = (
-        snapshot.get(obj["kind"], meta.get("namespace"), meta["name"], verify=namespace_exists)
-        if namespace_exists
-        else None
-    )
     if current is not None and contains(current, desired):
         return
     if check_mode and not namespace_exists:
@@ -203,10 +244,13 @@ def provision(kube, snapshot, spec, options, check_mode):
     res = TenantResult(spec["name"])
     objs = tenant_render.render(spec, options)
     ns_obj, rest = objs[0], objs[1:]
-    ns_exists = snapshot.get("Namespace", None, ns_obj["metadata"]["name"], verify=True) is not None
-    reconcile_object(kube, snapshot, ns_obj, res, check_mode)
-    for obj in rest:
-        reconcile_object(kube, snapshot, obj, res, check_mode, namespace_exists=ns_exists)
+    # Everything in the tenant's way is read and checked before the first write (--check reports a refusal too).
+    (current_ns,) = current_objects(snapshot, spec, [ns_obj], True)
+    ns_exists = current_ns is not None
+    currents = current_objects(snapshot, spec, rest, ns_exists)
+    reconcile_object(kube, ns_obj, current_ns, res, check_mode)
+    for obj, current in zip(rest, currents):
+        reconcile_object(kube, obj, current, res, check_mode, namespace_exists=ns_exists)
     if ns_exists and options.get("prune", True):
         prune(kube, snapshot, spec, rest, res, check_mode)
     return res
@@ -219,7 +263,10 @@ def remove(kube, snapshot, spec, options, check_mode):
     namespace = kube.get(ns_path)
     if namespace is None:
         return res
+    namespace.setdefault("kind", "Namespace")
+    require_owned(spec, namespace)
     if options.get("purge"):
+        _require_only_own_objects(snapshot, spec, ns)
         kube.delete(ns_path, dry_run=check_mode)
         res.record("delete", f"Namespace/{ns} (and everything in it, including volumes)", strip(namespace), None)
         return res
@@ -253,6 +300,14 @@ def remove(kube, snapshot, spec, options, check_mode):
         }
     )
     return res
+
+
+def _require_only_own_objects(snapshot, spec, ns):
+    """Refuse to purge namespace ``ns`` while it holds an object labelled for another tenant."""
+    for (kind, namespace, _name), obj in sorted(snapshot.objects.items(), key=lambda kv: str(kv[0])):
+        if namespace == ns and owner_of(obj) != spec["name"]:
+            obj.setdefault("kind", kind)
+            require_owned(spec, obj)
 
 
 def reconcile(kube, tenants, options, check_mode, workers=16):

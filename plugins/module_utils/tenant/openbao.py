@@ -5,17 +5,54 @@
 Everything is read first and compared in normalised form, then only what differs is written (nothing in check
 mode).  Tenants are reconciled concurrently; one module call handles any number of tenants.  Secret values are
 generated here, written straight into the tenant's KV mount and never returned.
+
+Ownership (tenant/ownership.py): the KV mount's description is ``cloudforge tenant <name>``, every policy's first
+line is ``# cloudforge-tenant: <name>``, an auth role is the tenant's when its ``token_policies`` name exactly the
+tenant's own (marked) policy, and generated secrets carry ``custom_metadata`` ``cloudforge-tenant: <name>``.  All of
+them are read before anything is written; an object marked for another tenant, or unmarked, is refused, except an
+unmarked one exactly as an earlier version of the collection wrote it for this tenant, which is marked.
 """
+
+import re
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.passwords import generate_secret
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan, run_plans
 from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
-from ansible_collections.cloudforge.platform.plugins.module_utils.openbao.plans import (
-    plan_policy,
-    plan_role,
-    ttl_seconds,
-)
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao.plans import plan_role, ttl_seconds
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import ownership
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
+
+MOUNT_MARK = "cloudforge tenant {}"
+# What versions before the marks wrote as the mount description (accepted, then replaced by MOUNT_MARK).
+LEGACY_MOUNT_RE = re.compile(r"^(?:cloudforge tenant|Secrets of tenant) ([a-z0-9-]+)$")
+CREDENTIALS_MARK = "cloudforge-tenant"
+
+
+# -- ownership marks -----------------------------------------------------------------------------------------
+def mount_owner(info):
+    """The tenant a KV mount's description names (None when it names none)."""
+    match = LEGACY_MOUNT_RE.match((info or {}).get("description") or "")
+    return match.group(1) if match else None
+
+
+def policy_owner(raw, tenant, legacy_text):
+    """(owner, marked) of a policy's stored text: the tenant its first line names, or ``tenant`` (not marked yet)
+    when the text is byte for byte ``legacy_text``, what versions before the marks wrote for it."""
+    owner = ownership.first_line_owner(raw, tenant_render.POLICY_MARK)
+    if owner is None and raw == legacy_text:
+        return tenant, False
+    return owner, owner is not None
+
+
+def role_owner(bao, role, tenant, policy_name):
+    """The tenant an auth role belongs to: the one whose marked policy its ``token_policies`` name, alone."""
+    policies = sorted((role or {}).get("token_policies") or [])
+    if len(policies) != 1:
+        return None
+    if policies == [policy_name]:
+        return tenant
+    current = bao.read(f"sys/policies/acl/{policies[0]}")
+    return ownership.first_line_owner((current or {}).get("policy"), tenant_render.POLICY_MARK)
 
 
 # -- the tenant ----------------------------------------------------------------------------------------------
@@ -71,12 +108,22 @@ def _plan_auth_role(bao, plan, spec, options, state, auth_mounts, option, method
             f"the {method} auth method is not enabled at auth/{mount}/ (set {option}, or enable and configure it first)"
         )
     role_name = spec["names"]["openbao_role"]
+    wanted = role(spec, options)
+    current = bao.read(f"auth/{mount}/role/{role_name}")
+    if current is not None:
+        ownership.require(
+            spec["name"],
+            "OpenBao",
+            f"role auth/{mount}/role/{role_name}",
+            role_owner(bao, current, spec["name"], wanted["token_policies"][0]),
+            f"token_policies={wanted['token_policies'][0]} (the tenant's policy, alone)",
+        )
     plan_role(
         bao,
         plan,
         f"auth/{mount} role {role_name}",
         f"auth/{mount}/role/{role_name}",
-        role(spec, options),
+        wanted,
         state,
     )
 
@@ -84,30 +131,55 @@ def _plan_auth_role(bao, plan, spec, options, state, auth_mounts, option, method
 def _plan_credentials(bao, plan, spec, mount, existing):
     """Generate every credential the tenant's KV mount lacks (an existing one is never overwritten)."""
     plan.before["credentials"], plan.after["credentials"] = [], []
+    mark = {"custom_metadata": {CREDENTIALS_MARK: spec["name"]}}
     for rel, make in sorted(credential_paths(spec).items()):
-        present = existing is not None and bao.read(f"{mount}/metadata/{rel}") is not None
-        if present:
+        metadata = bao.read(f"{mount}/metadata/{rel}") if existing is not None else None
+        if metadata is not None:
+            owner = (metadata.get("custom_metadata") or {}).get(CREDENTIALS_MARK)
+            if owner is not None:
+                ownership.require(
+                    spec["name"],
+                    "OpenBao",
+                    f"secret {mount}/{rel}",
+                    owner,
+                    f"custom_metadata {CREDENTIALS_MARK}={spec['name']}",
+                )
             plan.before["credentials"].append(rel)
             plan.after["credentials"].append(rel)
+            if owner is None:  # generated before the marks, in the tenant's own mount
+                plan.add(
+                    f"mark credentials {mount}/{rel} as tenant {spec['name']}'s",
+                    lambda rel=rel: bao.write(f"{mount}/metadata/{rel}", mark),
+                )
         else:
             plan.after["credentials"].append(f"{rel} (generated, value not shown)")
             plan.add(
                 f"generate credentials {mount}/{rel}",
-                lambda rel=rel, make=make: bao.write(f"{mount}/data/{rel}", {"data": make(), "options": {"cas": 0}}),
+                lambda rel=rel, make=make: _generate(bao, mount, rel, make, mark),
             )
+
+
+def _generate(bao, mount, rel, make, mark):
+    bao.write(f"{mount}/data/{rel}", {"data": make(), "options": {"cas": 0}})
+    bao.write(f"{mount}/metadata/{rel}", mark)
 
 
 def _plan_kv_mount(bao, plan, spec, options, state, mount, existing):
     """The tenant's KV v2 mount: enabled and filled (present), disabled (absent + purge) or kept (absent)."""
     if state == "present":
         plan.after["kv_mount"] = mount
+        description = MOUNT_MARK.format(spec["name"])
         if not existing:
             plan.add(
                 f"enable KV v2 at {mount}/",
                 lambda: bao.write(
-                    f"sys/mounts/{mount}",
-                    {"type": "kv", "options": {"version": "2"}, "description": f"Secrets of tenant {spec['name']}"},
+                    f"sys/mounts/{mount}", {"type": "kv", "options": {"version": "2"}, "description": description}
                 ),
+            )
+        elif existing.get("description") != description:  # marked as versions before the marks did
+            plan.add(
+                f"mark {mount}/ as tenant {spec['name']}'s ({description!r})",
+                lambda: bao.write(f"sys/mounts/{mount}/tune", {"description": description}),
             )
         _plan_credentials(bao, plan, spec, mount, existing)
     elif options.get("purge"):
@@ -136,11 +208,19 @@ def plan_tenant(bao, spec, options, mounts, auth_mounts):
             f"tenant {spec['name']}: {mount}/ is mounted as {existing.get('type')} {existing.get('options')}, not KV v2; move it away first"
         )
 
+    if existing:
+        ownership.require(
+            spec["name"],
+            "OpenBao",
+            f"KV mount {mount}/",
+            mount_owner(existing),
+            f"'bao secrets tune -description={MOUNT_MARK.format(spec['name'])!r} {mount}/'",
+        )
     policies = {}
     for name, rules in tenant_render.openbao_policies(spec).items():
         policies[name] = openbao_policy.check_tenant_policy(rules, [mount + "/"])
     for name, desired in policies.items():
-        plan_policy(bao, plan, name, desired, state)
+        plan_policy(bao, plan, spec, name, desired, state)
 
     _plan_auth_role(
         bao, plan, spec, options, state, auth_mounts, "kubernetes_auth_mount", "Kubernetes", kubernetes_role
@@ -148,6 +228,31 @@ def plan_tenant(bao, spec, options, mounts, auth_mounts):
     _plan_auth_role(bao, plan, spec, options, state, auth_mounts, "jwt_auth_mount", "JWT/OIDC", jwt_role)
     _plan_kv_mount(bao, plan, spec, options, state, mount, existing)
     return plan
+
+
+def plan_policy(bao, plan, spec, name, desired, state="present"):
+    """The tenant's ACL policy ``name``: written (with the mark line) when it grants something else or is not
+    marked yet, deleted on removal; one marked for another tenant, or unmarked, is refused."""
+    path = f"sys/policies/acl/{name}"
+    hcl = openbao_policy.render_hcl(desired)
+    text = tenant_render.openbao_policy_text(spec, hcl)
+    current = bao.read(path)
+    raw = current.get("policy", "") if current else None
+    marked = False
+    if current is not None:
+        owner, marked = policy_owner(raw, spec["name"], hcl)
+        how = f"its first line {tenant_render.POLICY_MARK}{spec['name']}"
+        ownership.require(spec["name"], "OpenBao", f"policy {name}", owner, how)
+    plan.before.setdefault("policies", {})[name] = raw
+    if state == "absent":
+        plan.after.setdefault("policies", {})[name] = None
+        if current is not None:
+            plan.add(f"delete policy {name}", lambda: bao.delete(path))
+        return
+    plan.after.setdefault("policies", {})[name] = text
+    if current is None or not marked or openbao_policy.parse(raw) != desired:
+        verb = "create" if current is None else "update" if marked else "mark"
+        plan.add(f"{verb} policy {name}", lambda: bao.write(path, {"policy": text}))
 
 
 def reconcile(bao, tenants, options, check_mode):

@@ -13,6 +13,10 @@ from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
 
 MANAGED_BY = "cloudforge"
+# The ownership mark of every object rendered here (tenant/ownership.py): the tenant it belongs to.
+TENANT_LABEL = "cloudforge.io/tenant"
+# The ownership mark of the tenant's OpenBao policies: their first line (read back through the policy read).
+POLICY_MARK = "# cloudforge-tenant: "
 FIELD_MANAGER = "cloudforge"
 PSA_LEVEL = "restricted"
 
@@ -475,6 +479,11 @@ def render(spec, options=None):
     if options.get("gateway", True):
         objs += apisix_consumers(spec, options.get("ingress_class") or "apisix")
     return objs
+
+
+def openbao_policy_text(spec, hcl):
+    """A tenant policy's HCL as written to OpenBao: the ownership mark line, then the rules."""
+    return f"{POLICY_MARK}{spec['name']}\n{hcl}"
 
 
 def openbao_policies(spec):
