@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients.keycloak import KeycloakError
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan, run_plans
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import names as tenant_names
 
 TENANT_ATTRIBUTE = "cloudforge.io/tenant"
 ROLE_ATTRIBUTE = "cloudforge.io/role"
@@ -96,7 +97,7 @@ def _subset_differs(current, wanted):
 
 
 def _role_name(spec, role):
-    return f"tenant-{spec['name']}-{role}"
+    return tenant_names.keycloak(spec["name"], (role,))["keycloak_roles"][role]
 
 
 def _quoted(name):

@@ -15,6 +15,7 @@ from ansible_collections.cloudforge.platform.plugins.module_utils.openbao.plans 
     plan_role,
     ttl_seconds,
 )
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import names as tenant_names
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
 
 
@@ -34,7 +35,7 @@ def credential_paths(spec):
 
 def kubernetes_role(spec, options):
     names = spec["names"]
-    accounts = sorted({sa["name"] for sa in spec["service_accounts"]} | {"secrets-sync"})
+    accounts = sorted({sa["name"] for sa in spec["service_accounts"]} | {tenant_names.SECRETS_SYNC_ACCOUNT})
     return {
         "bound_service_account_names": accounts,
         "bound_service_account_namespaces": [names["namespace"]],
