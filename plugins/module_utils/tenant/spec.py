@@ -41,6 +41,9 @@ MAX_LIST_ITEMS = 100
 MAX_STRING = 4096
 MAX_DEPTH = 12
 MAX_VALUES = 20000
+# Limits on a spec file, checked before it is parsed into objects (tenant_specs lookup).
+MAX_FILE_BYTES = 256 * 1024
+MAX_ALIASES = 50
 DISPLAY_NAME_MAX = 100
 
 # Pod and service networks of the cluster (k3s defaults); tenant egress CIDRs may not overlap them, which
@@ -667,3 +670,31 @@ def select(specs, tenant=None):
             ]
         )
     return chosen
+
+
+def read_spec_file(path):
+    """Parse one spec file, refusing (ValueError, naming the limit) a file over MAX_FILE_BYTES or MAX_ALIASES.
+
+    The aliases are counted on PyYAML's event stream, which never expands them, so an alias bomb ("billion
+    laughs") is refused before any object is built.  yaml.YAMLError propagates for files that are not YAML.
+    """
+    import yaml  # controller side only: modules never read spec files
+
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(
+            f"{path} is over the limit of {MAX_FILE_BYTES // 1024} KiB for a tenant spec file. "
+            "Fix: a tenant spec is a few KiB; split it or remove what does not belong in it"
+        )
+    text = data.decode("utf-8")
+    aliases = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise ValueError(
+                    f"{path} uses more than {MAX_ALIASES} YAML aliases (*name), the limit for a tenant spec file. "
+                    "Fix: write the values out instead of repeating anchors"
+                )
+    return yaml.safe_load(text)
