@@ -62,8 +62,8 @@ class Scheme(NamedTuple):
 
     @property
     def injective(self):
-        """True when the separator cannot occur in a tenant name, so tenants cannot meet through it."""
-        return self.sep is not None and self.sep not in TENANT_ALPHABET
+        """True when the separator cannot occur in the tenant part of a name, so tenants cannot meet through it."""
+        return self.sep is not None and self.sep not in self.tenant_part("".join(sorted(TENANT_ALPHABET)))
 
     def claims(self, tenant):
         """``[("exact", name) | ("prefix", start)]``: what the tenant's names in this scheme are or start with."""

@@ -121,9 +121,10 @@ def test_dash_buckets_collide_in_the_raw_scheme_and_the_set_is_refused():
 
 def test_dash_openbao_policies_collide_in_the_raw_scheme_and_the_set_is_refused():
     """tenant-acme-workload is acme's workload policy and tenant acme-workload's user policy."""
-    assert tenant_names.openbao("acme")["openbao_workload_policy"] == tenant_names.openbao("acme-workload")[
-        "openbao_policy"
-    ]
+    assert (
+        tenant_names.openbao("acme")["openbao_workload_policy"]
+        == tenant_names.openbao("acme-workload")["openbao_policy"]
+    )
     message = _refused([_spec("acme"), _spec("acme-workload")])
     assert "openbao policy 'tenant-acme-workload'" in message
 
