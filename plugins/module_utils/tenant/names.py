@@ -317,7 +317,7 @@ def _meet(kind_a, a, kind_b, b):
 def cross_tenant_conflicts(tenants, spaces=SPACES):
     """``[(space, tenant_a, tenant_b, example name)]`` for every two tenants whose claims meet in a space.
 
-    Linear in the total length of the claims: each claim is looked up by its own prefixes.
+    No pairwise comparison: each claim is looked up by its own prefixes among the shorter ones.
     """
     found = []
     for space in spaces:
