@@ -12,6 +12,8 @@ description:
     and returns them as C({source, spec}) entries sorted by file name, ready for the
     P(cloudforge.platform.tenant_validate#filter) filter.
   - A file that is not valid YAML fails the lookup, naming the file and the line.
+  - A file over 256 KiB, or one using more than 50 YAML aliases, fails the lookup naming the limit; aliases are
+    counted before the document is built, so an alias bomb is never expanded.
   - A directory that does not exist gives no specs (an inventory without tenants).
 options:
   _terms:
@@ -52,6 +54,8 @@ import yaml
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
+
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
@@ -71,10 +75,13 @@ class LookupModule(LookupBase):
         out = []
         for path in files:
             try:
-                with open(path, encoding="utf-8") as handle:
-                    spec = yaml.safe_load(handle)
+                spec = tenant_spec.read_spec_file(path)
             except yaml.YAMLError as exc:
                 raise AnsibleLookupError(f"tenant_specs: {path} is not valid YAML: {exc}") from exc
+            except UnicodeDecodeError as exc:
+                raise AnsibleLookupError(f"tenant_specs: {path} is not UTF-8 text: {exc}") from exc
+            except ValueError as exc:
+                raise AnsibleLookupError(f"tenant_specs: {exc}") from exc
             except OSError as exc:
                 raise AnsibleLookupError(f"tenant_specs: cannot read {path}: {exc}") from exc
             out.append({"source": path, "spec": spec})

@@ -7,11 +7,24 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import unicodedata
 from typing import Any, Container, Mapping, Sequence
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
 
-DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# \Z, not $: '$' also matches before a final newline.
+DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+
+
+def non_ascii(value: object) -> str:
+    """`` (U+0430 CYRILLIC SMALL LETTER A at position 1: names take ASCII only)`` for a look-alike, else ``""``."""
+    if not isinstance(value, str):
+        return ""
+    for i, char in enumerate(value):
+        if ord(char) > 126 or (ord(char) < 32):
+            what = unicodedata.name(char, "unnamed character")
+            return f" (U+{ord(char):04X} {what} at position {i}: names take ASCII characters only)"
+    return ""
 
 
 def sanitize_name(value: object, max_length: int) -> str:
@@ -105,7 +118,7 @@ class FieldChecker:
         self, value: Any, field: str, pattern: re.Pattern[str], fix: str, max_length: int | None = None
     ) -> str | None:
         if not isinstance(value, str) or not pattern.match(value) or (max_length and len(value) > max_length):
-            self.error(field, f"{value!r} is not valid", fix)
+            self.error(field, f"{value!r} is not valid{non_ascii(value)}", fix)
             return None
         return value
 
@@ -118,7 +131,7 @@ class FieldChecker:
             )
             self.error(
                 field,
-                f"{value!r} is not a DNS-1123 label of at most {max_length} characters",
+                f"{value!r} is not a DNS-1123 label of at most {max_length} characters{non_ascii(value)}",
                 f"use a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit, e.g. {hint!r}",
             )
             return None

@@ -29,6 +29,7 @@ from ansible_collections.cloudforge.platform.plugins.module_utils.clients.s3 imp
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import passwords
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import names as tenant_names
 
 try:
     from minio.deleteobjects import DeleteObject
@@ -319,7 +320,8 @@ def plan_remove(s3, tenant, model, version, check_mode):
 
 # -- read-only access for the model servers -------------------------------------------------------------------
 def reader_names(tenant):
-    return {"user": f"models-{tenant}", "policy": f"models-{tenant}-read"}
+    names = tenant_names.s3(tenant)
+    return {"user": names["models_user"], "policy": names["models_policy"]}
 
 
 def reader_policy(tenant):

@@ -20,6 +20,7 @@ Nothing here talks to a server; model_kube applies it and the unit tests read it
 import copy
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import names as tenant_names
 
 MANAGED_BY = "cloudforge"
 MODEL_LABEL = "cloudforge.io/model"
@@ -51,12 +52,12 @@ def consumer_key_path(model, consumer):
 
 
 def consumer_object_name(model, consumer):
-    return f"{model}-{consumer}"
+    return tenant_names.model_consumer(model, consumer)
 
 
 def apisix_consumer_name(namespace, model, consumer):
     """The consumer's name inside APISIX: the ingress controller names it <namespace>_<object name>."""
-    return f"{namespace}_{consumer_object_name(model, consumer)}"
+    return tenant_names.apisix_consumer(namespace, consumer_object_name(model, consumer))
 
 
 def _meta(tenant, model, name, labels=None, annotations=None):
@@ -86,7 +87,7 @@ def predictor_host(tenant, model):
 
 def storage(tenant, model, s3_endpoint, s3_region="us-east-1"):
     """ExternalSecret with the object-storage read credentials (KServe's S3 annotations) and the ServiceAccount."""
-    name = "model-{}-storage".format(model["name"])
+    name = "{}-storage".format(tenant_names.model_service_account(model["name"]))
     endpoint = str(s3_endpoint or "")
     host = endpoint.split("://", 1)[-1].rstrip("/")
     secret_annotations = {
@@ -114,7 +115,7 @@ def storage(tenant, model, s3_endpoint, s3_region="us-east-1"):
     )
     account = _obj(
         "ServiceAccount",
-        _meta(tenant, model, "model-{}".format(model["name"])),
+        _meta(tenant, model, tenant_names.model_service_account(model["name"])),
         automountServiceAccountToken=False,
         secrets=[{"name": name}],
     )
@@ -145,7 +146,7 @@ def inference_service(tenant, model):
             {"name": "OLLAMA_CONTEXT_LENGTH", "value": str(model["serving"]["max_context_length"])}
         ]
     predictor = {
-        "serviceAccountName": "model-{}".format(model["name"]),
+        "serviceAccountName": tenant_names.model_service_account(model["name"]),
         "minReplicas": scaling["min_replicas"],
         "maxReplicas": scaling["max_replicas"],
         "scaleMetric": "concurrency",
@@ -308,7 +309,7 @@ def route(tenant, model):
         rules.append(rule)
     return _obj(
         "ApisixRoute",
-        _meta(tenant, model, "model-{}".format(model["name"])),
+        _meta(tenant, model, tenant_names.model_service_account(model["name"])),
         spec={"ingressClassName": "apisix", "http": rules},
     )
 
@@ -320,7 +321,7 @@ def pod_monitor(tenant, model):
     return [
         _obj(
             "PodMonitor",
-            _meta(tenant, model, "model-{}".format(model["name"])),
+            _meta(tenant, model, tenant_names.model_service_account(model["name"])),
             spec={
                 "selector": {"matchLabels": {"serving.kserve.io/inferenceservice": model["name"]}},
                 "podMetricsEndpoints": [{"targetPort": 8080, "path": "/metrics", "interval": "30s"}],

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients.keycloak import KeycloakError
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan, run_plans
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import names as tenant_names
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import ownership
 
 TENANT_ATTRIBUTE = "cloudforge.io/tenant"
@@ -102,7 +103,7 @@ def _subset_differs(current, wanted):
 
 
 def _role_name(spec, role):
-    return f"tenant-{spec['name']}-{role}"
+    return tenant_names.keycloak(spec["name"], (role,))["keycloak_roles"][role]
 
 
 def _quoted(name):

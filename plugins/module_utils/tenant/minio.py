@@ -78,7 +78,7 @@ def plan_tenant(s3, bao, spec, options, all_buckets):
     state = options.get("state") or "present"
     names = spec["names"]
     plan = Plan(spec["name"])
-    buckets = {f"{spec['name']}-{b['name']}": b for b in spec["buckets"]}
+    buckets = dict(zip(names["buckets"], spec["buckets"]))
     owned = {b for b in all_buckets if b.startswith(names["bucket_prefix"]) and _tenant_of(s3, b) == spec["name"]}
     for bucket in sorted((set(buckets) & all_buckets) - owned):
         _require(

@@ -17,6 +17,7 @@ import re
 from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import fields
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import names as tenant_names
 
 # The platform layer (issue #7) installs these ClusterServingRuntimes; models bind to them by name.
 RUNTIMES = {
@@ -28,7 +29,7 @@ RUNTIME_CHOICES = ("auto", "vllm", "ollama")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 QUANTIZATIONS = ("awq", "gptq", "fp8", "bitsandbytes", "compressed-tensors")
 # Object storage convention of the platform: bucket `models`, prefix `<tenant>/<model>/<version>/`.
-ARTIFACT_BUCKET = "models"
+ARTIFACT_BUCKET = tenant_names.ARTIFACT_BUCKET
 MANIFEST_NAME = "cloudforge-manifest.json"
 OPENAI_PATHS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models")
 # Paths whose answers carry token usage (and may stream): the token limit and the AI proxy apply to them.
@@ -47,7 +48,7 @@ DEFAULT_RESOURCES = {"gpu": {"cpu": "4", "memory": "32Gi"}, "cpu": {"cpu": "2", 
 
 def artifact_prefix(tenant, model, version):
     """Key prefix of a model version's files in the `models` bucket (the platform's artifact convention)."""
-    return f"{tenant}/{model}/{version}/"
+    return "{}{}/{}/".format(tenant_names.s3(tenant)["models_prefix"], model, version)
 
 
 def artifact_uri(tenant, model, version):
@@ -55,7 +56,7 @@ def artifact_uri(tenant, model, version):
 
 
 def default_route_prefix(tenant, model):
-    return f"/{tenant}/{model}"
+    return "{}{}".format(tenant_names.gateway(tenant)["route_prefix"], model)
 
 
 def route_paths(prefix):

@@ -19,6 +19,7 @@ from ansible_collections.cloudforge.platform.plugins.module_utils.common.passwor
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan, run_plans
 from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
 from ansible_collections.cloudforge.platform.plugins.module_utils.openbao.plans import plan_role, ttl_seconds
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import names as tenant_names
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import ownership
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
 
@@ -71,7 +72,7 @@ def credential_paths(spec):
 
 def kubernetes_role(spec, options):
     names = spec["names"]
-    accounts = sorted({sa["name"] for sa in spec["service_accounts"]} | {"secrets-sync"})
+    accounts = sorted({sa["name"] for sa in spec["service_accounts"]} | {tenant_names.SECRETS_SYNC_ACCOUNT})
     return {
         "bound_service_account_names": accounts,
         "bound_service_account_namespaces": [names["namespace"]],

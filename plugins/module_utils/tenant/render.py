@@ -11,6 +11,7 @@ import copy
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import names as tenant_names
 
 MANAGED_BY = "cloudforge"
 # The ownership mark of every object rendered here (tenant/ownership.py): the tenant it belongs to.
@@ -204,7 +205,9 @@ def service_accounts(spec):
         _obj("ServiceAccount", _meta(spec, sa["name"]), automountServiceAccountToken=False)
         for sa in spec["service_accounts"]
     ]
-    out.append(_obj("ServiceAccount", _meta(spec, "secrets-sync"), automountServiceAccountToken=False))
+    out.append(
+        _obj("ServiceAccount", _meta(spec, tenant_names.SECRETS_SYNC_ACCOUNT), automountServiceAccountToken=False)
+    )
     return out
 
 
@@ -329,7 +332,7 @@ def secret_sync(spec, openbao_url, kubernetes_auth_mount="kubernetes"):
                         "kubernetes": {
                             "mountPath": kubernetes_auth_mount,
                             "role": names["openbao_role"],
-                            "serviceAccountRef": {"name": "secrets-sync"},
+                            "serviceAccountRef": {"name": tenant_names.SECRETS_SYNC_ACCOUNT},
                         }
                     },
                 }
@@ -353,14 +356,14 @@ def secret_sync(spec, openbao_url, kubernetes_auth_mount="kubernetes"):
     for db in spec["databases"]["postgres"]:
         out.append(
             external(
-                "{}-owner".format(db["name"]),
+                spec["names"]["postgres_secrets"][db["name"]],
                 "postgres/{}".format(db["name"]),
                 "kubernetes.io/basic-auth",
                 ["username", "password"],
             )
         )
     for consumer in gateway_consumers(spec):
-        out.append(external(f"{consumer}-gateway-key", f"gateway/{consumer}", "Opaque", ["key"]))
+        out.append(external(spec["names"]["gateway_keys"][consumer], f"gateway/{consumer}", "Opaque", ["key"]))
     return out
 
 
@@ -370,6 +373,7 @@ def postgres(spec, image=None, storage_class=None):
     if not dbs:
         return []
     cluster = spec["names"]["postgres_cluster"]
+    secrets = spec["names"]["postgres_secrets"]
     size = k8s_quantity.add(*[db["storage"] for db in dbs])
     storage = {"size": size}
     if storage_class:
@@ -382,7 +386,7 @@ def postgres(spec, image=None, storage_class=None):
             "initdb": {
                 "database": dbs[0]["name"],
                 "owner": dbs[0]["name"],
-                "secret": {"name": "{}-owner".format(dbs[0]["name"])},
+                "secret": {"name": secrets[dbs[0]["name"]]},
             }
         },
         "managed": {
@@ -391,7 +395,7 @@ def postgres(spec, image=None, storage_class=None):
                     "name": db["name"],
                     "ensure": "present",
                     "login": True,
-                    "passwordSecret": {"name": "{}-owner".format(db["name"])},
+                    "passwordSecret": {"name": secrets[db["name"]]},
                 }
                 for db in dbs
             ]
@@ -410,12 +414,12 @@ def postgres(spec, image=None, storage_class=None):
         }
         if db["pgvector"]:
             dbspec["extensions"] = [{"name": "vector", "ensure": "present"}]
-        out.append(_obj("Database", _meta(spec, "{}-{}".format(cluster, db["name"])), spec=dbspec))
+        out.append(_obj("Database", _meta(spec, spec["names"]["postgres_databases"][db["name"]]), spec=dbspec))
     return out
 
 
 def gateway_consumers(spec):
-    return [spec["names"]["gateway_consumer"]] + ["{}-{}".format(spec["name"], c) for c in spec["gateway"]["consumers"]]
+    return list(spec["names"]["gateway_consumers"])
 
 
 def apisix_consumers(spec, ingress_class="apisix"):
@@ -452,7 +456,7 @@ def apisix_consumers(spec, ingress_class="apisix"):
     for consumer in gateway_consumers(spec):
         body = {
             "ingressClassName": ingress_class,
-            "authParameter": {"keyAuth": {"secretRef": {"name": f"{consumer}-gateway-key"}}},
+            "authParameter": {"keyAuth": {"secretRef": {"name": spec["names"]["gateway_keys"][consumer]}}},
             "plugins": copy.deepcopy(plugins),
         }
         out.append(_obj("ApisixConsumer", _meta(spec, consumer), spec=body))

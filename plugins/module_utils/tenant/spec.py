@@ -11,6 +11,7 @@ problem is reported at once, each naming the field and how to fix it.  docs/tena
 import copy
 import ipaddress
 import re
+import unicodedata
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
 from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import platform_services as services
@@ -20,13 +21,30 @@ from ansible_collections.cloudforge.platform.plugins.module_utils.common.fields 
     suggest,
 )
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import names as tenant_names
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant.names import NAME_MAX, names
 
 SCHEMA_VERSION = 1
-GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
-STREAM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
-SUBJECT_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-RESERVED_NAMES = frozenset(["default", "system", "platform", "admin", "root", "kube", "cloudforge", "sys"])
+# \Z, not $: '$' also matches before a final newline, which would let 'acme\n' through.
+GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}\Z")
+STREAM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}\Z")
+SUBJECT_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+\Z")
+# Tenant names reserved on some backend: Kubernetes (default, kube-*), Keycloak (master realm), NATS (SYS, the
+# system account), the platform's own words.  Names that would map onto a platform object are refused by the
+# name-space check (names.platform_conflicts).
+RESERVED_NAMES = frozenset(
+    ["default", "system", "platform", "admin", "root", "kube", "cloudforge", "sys", "master", "tenant", "tenants"]
+)
+RESERVED_PREFIXES = ("kube-", "openshift-", "system-")
+# Limits on what one spec may hold (a spec over them is refused before it is validated field by field).
+MAX_LIST_ITEMS = 100
+MAX_STRING = 4096
+MAX_DEPTH = 12
+MAX_VALUES = 20000
+# Limits on a spec file, checked before it is parsed into objects (tenant_specs lookup).
+MAX_FILE_BYTES = 256 * 1024
+MAX_ALIASES = 50
+DISPLAY_NAME_MAX = 100
 
 # Pod and service networks of the cluster (k3s defaults); tenant egress CIDRs may not overlap them, which
 # would let a tenant reach other tenants' pods around the network policies.
@@ -423,9 +441,84 @@ def _service_accounts(check, raw):
     return out
 
 
+def _tenant_name(check, value):
+    name = check.dns_label(value, "name", NAME_MAX, reserved=RESERVED_NAMES)
+    if name and name.startswith(RESERVED_PREFIXES):
+        prefix = next(p for p in RESERVED_PREFIXES if name.startswith(p))
+        check.error(
+            "name", f"{name!r} starts with {prefix!r}, which Kubernetes reserves for the system", "choose another name"
+        )
+        return None
+    for space, platform_name in tenant_names.platform_conflicts(name) if name else ():
+        check.error(
+            "name",
+            f"tenant {name!r} would claim the {space.backend} {space.kind} {platform_name!r}, which the platform owns",
+            "choose another name",
+        )
+        name = None
+    return name
+
+
+def _display_name(check, display):
+    """Free text, shown to people only: any printable Unicode (normalised to NFC), no control or format characters.
+
+    Look-alike letters are accepted here (it is never an identifier); characters that hide or reorder text (zero-width
+    joiners, bidi overrides) and control characters are refused, with their code point.
+    """
+    if display is None:
+        return None
+    if not isinstance(display, str) or not display.strip() or len(display) > DISPLAY_NAME_MAX:
+        check.error(
+            "display_name",
+            f"{str(display)[:120]!r} must be non-empty text of at most {DISPLAY_NAME_MAX} characters",
+            "write a short human-readable name",
+        )
+        return None
+    for i, char in enumerate(display):
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            check.error(
+                "display_name",
+                f"contains U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')} at position {i}, "
+                "which is invisible or reorders text",
+                "remove it: write the name in plain characters",
+            )
+            return None
+    return unicodedata.normalize("NFC", display)
+
+
+def _size_problem(raw):
+    """``(field, problem)`` for the first part of a raw spec over the size limits, or None.
+
+    Walks at most MAX_VALUES values, so a structure that shares its parts (a YAML alias bomb) is refused before it
+    is expanded.
+    """
+    stack = [("", raw, 0)]
+    seen = 0
+    while stack:
+        field, value, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            return "(document)", f"more than {MAX_VALUES} values, above the limit"
+        if depth > MAX_DEPTH:
+            return field or "(document)", f"nested more than {MAX_DEPTH} levels deep"
+        if isinstance(value, str) and len(value) > MAX_STRING:
+            return field, f"{len(value)} characters, above the limit of {MAX_STRING}"
+        if isinstance(value, (list, dict)) and len(value) > MAX_LIST_ITEMS:
+            return field or "(document)", f"{len(value)} entries, above the limit of {MAX_LIST_ITEMS}"
+        if isinstance(value, dict):
+            stack.extend((f"{field}.{k}" if field else str(k), v, depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{field}[{i}]", v, depth + 1) for i, v in enumerate(value))
+    return None
+
+
 def normalize_tenant(raw, source=None, cluster_cidrs=None, platform_services=None):
     """Validate one spec on its own; returns (normalised spec, [errors])."""
     check = FieldChecker(source or "tenant")
+    too_big = _size_problem(raw)
+    if too_big:
+        check.error(too_big[0], too_big[1], "split the tenant or ask the platform team to raise the limit")
+        return None, check.errors
     cluster_cidrs = DEFAULT_CLUSTER_CIDRS if cluster_cidrs is None else cluster_cidrs
     platform_services = services.PLATFORM_SERVICES if platform_services is None else platform_services
     if not isinstance(raw, dict):
@@ -445,14 +538,8 @@ def normalize_tenant(raw, source=None, cluster_cidrs=None, platform_services=Non
         )
     if "name" not in raw:
         check.error("name", "missing", "add 'name: <tenant>' (lower-case letters, digits and '-')")
-    name = check.dns_label(raw.get("name"), "name", NAME_MAX, reserved=RESERVED_NAMES) if "name" in raw else None
-    display = raw.get("display_name", name)
-    if display is not None and (not isinstance(display, str) or not display.strip() or len(display) > 100):
-        check.error(
-            "display_name",
-            f"{display!r} must be non-empty text of at most 100 characters",
-            "write a short human-readable name",
-        )
+    name = _tenant_name(check, raw["name"]) if "name" in raw else None
+    display = _display_name(check, raw.get("display_name", name))
     quotas = _quotas(check, raw.get("quotas"))
     spec = {
         "schema_version": SCHEMA_VERSION,
@@ -478,9 +565,27 @@ def normalize_tenant(raw, source=None, cluster_cidrs=None, platform_services=Non
             f"remove {name!r}: a tenant's own pods can always reach each other",
         )
     if name:
-        spec["names"] = names(name)
-        spec["names"]["buckets"] = ["{}-{}".format(name, b["name"]) for b in spec["buckets"] if b["name"]]
+        spec["names"] = names(spec)
+        for what, child in tenant_names.child_conflicts(spec["names"]):
+            check.error(
+                "(children)",
+                f"two of the tenant's children would both be the {what} {child!r}",
+                "rename one of them (gateway.consumers, models[].exposure.consumers, service_accounts or databases)",
+            )
     return spec, check.errors
+
+
+def _name_space_errors(by_name):
+    """One error per two tenants whose names could meet on a backend, whatever their children (names.py)."""
+    pairs = {}
+    for space, first, second, example in tenant_names.cross_tenant_conflicts(list(by_name)):
+        pairs.setdefault((first, second), []).append(f"{space.backend} {space.kind} {example!r} ({space.note})")
+    return [
+        f"{by_name[second]['source']}: name: tenants {first!r} and {second!r} can derive the same names, so one "
+        f"could be granted the other's objects: {'; '.join(where)}. Fix: rename one of the two tenants so that "
+        f"neither name is the other's followed by '-'"
+        for (first, second), where in pairs.items()
+    ]
 
 
 def validate_tenants(raws, cluster_cidrs=None, platform_services=None):
@@ -524,6 +629,7 @@ def validate_tenants(raws, cluster_cidrs=None, platform_services=None):
                 f"{spec['source']}: name: {name!r} does not match the file name. "
                 f"Fix: rename the file to {name}.yml or set name: {stem}"
             )
+    errors.extend(_name_space_errors(by_name))
     for spec in by_name.values():
         for i, other in enumerate(spec["network"]["allow_from_tenants"]):
             if other not in by_name and other != spec["name"]:
@@ -564,3 +670,31 @@ def select(specs, tenant=None):
             ]
         )
     return chosen
+
+
+def read_spec_file(path):
+    """Parse one spec file, refusing (ValueError, naming the limit) a file over MAX_FILE_BYTES or MAX_ALIASES.
+
+    The aliases are counted on PyYAML's event stream, which never expands them, so an alias bomb ("billion
+    laughs") is refused before any object is built.  yaml.YAMLError propagates for files that are not YAML.
+    """
+    import yaml  # controller side only: modules never read spec files
+
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(
+            f"{path} is over the limit of {MAX_FILE_BYTES // 1024} KiB for a tenant spec file. "
+            "Fix: a tenant spec is a few KiB; split it or remove what does not belong in it"
+        )
+    text = data.decode("utf-8")
+    aliases = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise ValueError(
+                    f"{path} uses more than {MAX_ALIASES} YAML aliases (*name), the limit for a tenant spec file. "
+                    "Fix: write the values out instead of repeating anchors"
+                )
+    return yaml.safe_load(text)
