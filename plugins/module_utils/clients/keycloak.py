@@ -265,11 +265,11 @@ class Keycloak:
         return self._run(method, args, lambda: getattr(self.admin, method)(*args, **kwargs), missing_ok)
 
     def realm_exists(self) -> bool:
-        """Whether the realm answers (as before python-keycloak, any HTTP error counts as "does not exist")."""
+        """Whether the realm exists (404: it does not; any other failure is reported in the server's words)."""
         try:
             self.admin.get_realm(self.realm)
         except _LibraryError as exc:
-            if getattr(exc, "response_code", None) is None:
+            if getattr(exc, "response_code", None) != 404:
                 raise _translate(f"get_realm({self.realm!r})", exc, self.url) from exc
             return False
         return True

@@ -135,6 +135,8 @@ class OpenBao:
         client = getattr(self._local, "client", None)
         if client is None:
             session = requests.Session()
+            # hvac takes TLS verification from a session it is given, not from its own verify argument.
+            session.verify = self.verify
             adapter = HTTPAdapter(max_retries=self.policy.urllib3_retry())
             session.mount("https://", adapter)
             session.mount("http://", adapter)
