@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError, URLError
 from urllib.request import urlopen
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy, unreachable
 
 try:
     import nats
@@ -77,7 +77,7 @@ def _words(exc: BaseException) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return "no answer in time (timed out)"
     if isinstance(exc, (OSError,)) or (HAS_NATS and isinstance(exc, NoServersError)):
-        return f"cannot reach it: {type(exc).__name__}: {exc}"
+        return unreachable(f"{type(exc).__name__}: {exc}")
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -186,7 +186,7 @@ class Monitor:
         try:
             body = self.policy.call(once, transient)
         except (URLError, OSError) as exc:
-            words = f"{exc.code} {exc.reason}" if isinstance(exc, HTTPError) else f"cannot reach it: {exc}"
+            words = f"{exc.code} {exc.reason}" if isinstance(exc, HTTPError) else unreachable(exc)
             raise NatsError(f"NATS monitoring {url}: {words}", f"GET {url}", words) from exc
         try:
             data = json.loads(body)

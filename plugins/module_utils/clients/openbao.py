@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy, unreachable
 
 # A KV v2 mount answers this for a moment after it is enabled; the request is retried.
 KV_UPGRADING = "Upgrading from non-versioned to versioned data"
@@ -96,7 +96,7 @@ def _answer(exc: Exception) -> str:
     if isinstance(exc, requests.exceptions.RequestException):
         reason = exc.args[0] if exc.args else exc
         reason = getattr(reason, "reason", reason)
-        return f"cannot reach it: {type(exc).__name__}: {reason}"
+        return unreachable(f"{type(exc).__name__}: {reason}")
     return f"{type(exc).__name__}: {exc}"
 
 
