@@ -95,8 +95,19 @@ def _transient(exc: BaseException) -> bool:
 
 
 async def connect_once(servers: list[str], user: str | None, password: str | None, timeout: float) -> Client:
-    """One connection attempt as ``user``, never reconnecting, bounded by ``timeout`` seconds whatever nats-py does."""
-    return await asyncio.wait_for(
+    """One connection attempt as ``user``, never reconnecting, bounded by ``timeout`` seconds whatever nats-py does.
+
+    nats-py reports a refused connection to its error callback and then waits; the first error it reports ends the
+    attempt with that error (a refused connection is told from a server that does not answer).
+    """
+    errors: list[BaseException] = []
+    failed = asyncio.Event()
+
+    async def on_error(exc: BaseException) -> None:
+        errors.append(exc)
+        failed.set()
+
+    attempt = asyncio.ensure_future(
         nats.connect(
             servers=servers,
             user=user,
@@ -104,9 +115,20 @@ async def connect_once(servers: list[str], user: str | None, password: str | Non
             connect_timeout=timeout,
             allow_reconnect=False,
             max_reconnect_attempts=0,
-        ),
-        timeout + 1,
+            error_cb=on_error,
+        )
     )
+    waiter = asyncio.ensure_future(failed.wait())
+    finished, _pending = await asyncio.wait({attempt, waiter}, timeout=timeout + 1, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if attempt in finished:
+        return attempt.result()
+    attempt.cancel()
+    with contextlib.suppress(BaseException):
+        await attempt
+    if errors:
+        raise errors[0]
+    raise asyncio.TimeoutError()
 
 
 async def connect(

@@ -100,6 +100,16 @@ def _answer(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _json_only(result: Any) -> Any:
+    """hvac hands back the raw response of a 2xx answer that is not JSON: an error, unless the body is empty."""
+    if HAS_HVAC and isinstance(result, requests.Response) and result.content.strip():
+        try:
+            result.json()
+        except ValueError as exc:  # requests' JSONDecodeError, with the body in .doc
+            raise exc from None
+    return result
+
+
 class OpenBao:
     def __init__(
         self,
@@ -155,7 +165,7 @@ class OpenBao:
         deadline = time.monotonic() + retry_seconds
         while True:
             try:
-                return func()
+                return _json_only(func())
             except hvac.exceptions.InvalidPath:
                 return None
             except hvac.exceptions.VaultError as exc:
