@@ -14,6 +14,7 @@
 
 import asyncio
 import http.client
+import json
 import threading
 import time
 import uuid
@@ -296,4 +297,58 @@ def test_a_malformed_answer_and_a_timeout_fail_their_tenant_only(
     third = pb("tenant", direct)
     assert third.rc == 0 and third.stats["changed"] == 0, third.output
     for name in (good, mal, slow, other):
+        assert _remove(pb, name, {"purge": True}).rc == 0
+
+
+# -- a reload the server refuses -----------------------------------------------------------------------------------
+def _reload_nats(nats_info):
+    import os
+    import signal
+    import urllib.request
+
+    def loaded():
+        with urllib.request.urlopen(f"{nats_info['monitor_url']}/varz", timeout=5) as resp:
+            return json.loads(resp.read())["config_load_time"]
+
+    before = loaded()
+    os.kill(int(nats_info["pid"]), signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while loaded() == before:
+        assert time.monotonic() < deadline, "the test bed's NATS did not reload its configuration"
+        time.sleep(0.1)
+
+
+def test_a_tenant_whose_account_the_server_refuses_fails_alone_and_the_file_stays_loadable(
+    pb, tmp_path, kube, bao, keycloak, minio, nats, platform
+):
+    dup, fine = f"dup-{RUN}", f"fine-{RUN}"
+    config_path = Path(nats["config"])
+    original = config_path.read_text()
+    # Someone made an account by hand whose user has the name nats_tenant gives tenant "dup": NATS refuses any
+    # configuration with both ("Duplicate user"), so the reload with dup's account is refused.
+    handmade = f'  HANDMADE_{RUN.upper()}: {{ users: [ {{ user: "tenant-{dup}", password: "x" }} ] }}\n'
+    config_path.write_text(original.replace("  SYS: ", handmade + "  SYS: ", 1))
+    _reload_nats(nats)
+    specs = write_specs(tmp_path / "tenants", [_spec(dup), _spec(fine)])
+    try:
+        run = pb("tenant", {"cloudforge_tenants_dir": str(specs)})
+    finally:
+        config_path.write_text(config_path.read_text().replace(handmade, ""))
+        _reload_nats(nats)
+    assert run.rc != 0, run.output
+    message = _final_failure(run)
+    assert f"{dup} on nats: nats at {nats['url']}: the server refused to reload with this tenant's account" in message
+    assert fine not in message
+    assert _on_every_backend(kube, bao, keycloak, minio, nats, fine) == EVERY
+    accounts = _accounts_file(nats)
+    assert f"# tenant: {fine}" in accounts and f"# tenant: {dup}" not in accounts
+
+    removed = _remove(pb, dup)
+    assert removed.rc == 0, removed.output
+    again = pb("tenant", {"cloudforge_tenants_dir": str(specs)})
+    assert again.rc == 0, again.output
+    assert _on_every_backend(kube, bao, keycloak, minio, nats, dup) == EVERY
+    third = pb("tenant", {"cloudforge_tenants_dir": str(specs)})
+    assert third.rc == 0 and third.stats["changed"] == 0, third.output
+    for name in (dup, fine):
         assert _remove(pb, name, {"purge": True}).rc == 0
