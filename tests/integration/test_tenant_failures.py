@@ -14,7 +14,6 @@
 
 import asyncio
 import http.client
-import json
 import threading
 import time
 import uuid
@@ -304,11 +303,11 @@ def test_a_malformed_answer_and_a_timeout_fail_their_tenant_only(
 def _reload_nats(nats_info):
     import os
     import signal
-    import urllib.request
+
+    from ansible_collections.cloudforge.platform.plugins.module_utils.clients.nats import Monitor
 
     def loaded():
-        with urllib.request.urlopen(f"{nats_info['monitor_url']}/varz", timeout=5) as resp:
-            return json.loads(resp.read())["config_load_time"]
+        return Monitor(nats_info["monitor_url"]).config_load_time()
 
     before = loaded()
     os.kill(int(nats_info["pid"]), signal.SIGHUP)
