@@ -101,7 +101,8 @@ def _answer(exc: Exception) -> str:
 
 
 def _json_only(result: Any) -> Any:
-    """hvac hands back the raw response of a 2xx answer that is not JSON: an error, unless the body is empty."""
+    """hvac hands back the raw response of a 2xx answer that is not JSON: an error, unless the body is empty (for the
+    JSON API calls below; a raft snapshot is binary and goes through ``_call`` alone)."""
     if HAS_HVAC and isinstance(result, requests.Response) and result.content.strip():
         try:
             result.json()
@@ -165,7 +166,7 @@ class OpenBao:
         deadline = time.monotonic() + retry_seconds
         while True:
             try:
-                return _json_only(func())
+                return func()
             except hvac.exceptions.InvalidPath:
                 return None
             except hvac.exceptions.VaultError as exc:
@@ -178,20 +179,20 @@ class OpenBao:
 
     def read(self, path: str) -> Any:
         """The ``data`` of GET /v1/<path>, or None when the path does not exist."""
-        resp = self._call("read", path, lambda: self.client.read(path))
+        resp = self._call("read", path, lambda: _json_only(self.client.read(path)))
         if resp is None:
             return None
         return resp.get("data") if isinstance(resp, dict) else resp
 
     def list(self, path: str) -> builtins.list[str]:
-        resp = self._call("list", path, lambda: self.client.list(path))
+        resp = self._call("list", path, lambda: _json_only(self.client.list(path)))
         return ((resp or {}).get("data") or {}).get("keys", [])
 
     def write(self, path: str, data: dict[str, Any]) -> Any:
-        return self._call("write", path, lambda: self.client.write_data(path, data=data))
+        return self._call("write", path, lambda: _json_only(self.client.write_data(path, data=data)))
 
     def delete(self, path: str) -> Any:
-        return self._call("delete", path, lambda: self.client.delete(path))
+        return self._call("delete", path, lambda: _json_only(self.client.delete(path)))
 
     def mounts(self) -> dict[str, dict[str, Any]]:
         """Secrets engine mounts, keyed by path with a trailing slash."""

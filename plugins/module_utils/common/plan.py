@@ -130,12 +130,15 @@ def run_plans(
 
 
 def require_normalised(module: AnsibleModule) -> None:
-    """Fail unless every entry of the module's ``tenants`` option comes from the tenant_validate filter."""
+    """Fail unless every entry of the module's ``tenants`` option comes from the tenant_validate filter; with no
+    tenant at all (tenant.yml after every tenant failed on an earlier backend) exit at once, touching nothing."""
     for spec in module.params["tenants"]:
         if not isinstance(spec, dict) or "names" not in spec:
             module.fail_json(
                 msg="tenants: pass normalised specs (the output of the cloudforge.platform.tenant_validate filter)"
             )
+    if not module.params["tenants"]:
+        module.exit_json(changed=False, tenants=[], kept=[], failed_tenants=[])
 
 
 def failed_tenants(plans: list[Plan], backend: Backend) -> list[dict[str, str]]:
