@@ -256,7 +256,10 @@ def plan_policy(bao, plan, spec, name, desired, state="present"):
         plan.add(f"{verb} policy {name}", lambda: bao.write(path, {"policy": text}))
 
 
-def reconcile(bao, tenants, options, check_mode):
+def reconcile(bao, tenants, options, check_mode, backend=None):
+    """Every tenant concurrently; one tenant's failure is recorded on its Plan (common/plan.py), the others go on."""
     mounts = bao.mounts()
     auth_mounts = bao.auth_mounts()
-    return run_plans(lambda spec: plan_tenant(bao, spec, options, mounts, auth_mounts), tenants, check_mode)
+    return run_plans(
+        lambda spec: plan_tenant(bao, spec, options, mounts, auth_mounts), tenants, check_mode, backend=backend
+    )
