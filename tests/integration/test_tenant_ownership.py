@@ -61,9 +61,19 @@ def backend(tmp_path_factory, kube, nats):
             "name": "backend",
             "ansible.builtin.include_tasks": str(PLAYBOOKS / "tenant_backends" / name / f"{state}.yml"),
         }
-        playbook.write_text(json.dumps([{"hosts": "platform_controller", "gather_facts": False, "tasks": [task]}]))
+        # The backend's task records a tenant's failure in failed_tenants and goes on (tenant.yml reports them at
+        # its end); this play fails the same way, with the module's message.
+        report = {
+            "name": "report the failed tenants",
+            "ansible.builtin.fail": {"msg": "{{ cloudforge_tenant_" + name + ".msg }}"},
+            "when": f"cloudforge_tenant_{name}.failed_tenants | default([]) | length > 0",
+        }
+        playbook.write_text(
+            json.dumps([{"hosts": "platform_controller", "gather_facts": False, "tasks": [task, report]}])
+        )
         extra = {
             "cloudforge_tenants": specs,
+            "cloudforge_tenants_left": specs,
             "purge_data": purge,
             "cloudforge_nats_config": nats["config"],
             "cloudforge_nats_pid": nats["pid"],
