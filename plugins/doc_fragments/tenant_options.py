@@ -30,6 +30,24 @@ options:
         with where it is, in RV(kept).
     type: bool
     default: false
+  timeout:
+    description:
+      - Seconds each request to the backend may take (connecting, then waiting for the answer), before it counts as
+        failed. In the tenant modules this is the timeout of every request, also where the connection options have
+        one of their own (C(connection_timeout), C(connect_timeout)).
+      - Retried with O(retries) when the request may safely be sent again; docs/resilience.md lists, per backend,
+        what is retried.
+    type: int
+    default: 10
+  retries:
+    description:
+      - How many times a request that failed for a transient reason is tried again (a refused or reset connection,
+        no answer in time, HTTP 429, 502, 503, 504), waiting 0.5 s, then 1 s, 2 s, 4 s (at most) before each.
+        A refusal (any other 4xx) is never retried. V(0) tries each request once.
+      - With the defaults a server that refuses connections fails the run in under 2 seconds, one that accepts
+        connections but never answers in about 32 seconds.
+    type: int
+    default: 2
 attributes:
   check_mode:
     support: full

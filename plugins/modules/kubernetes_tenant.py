@@ -116,8 +116,9 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-# tenants and kept are the same in every tenant module (plugins/module_utils/common/plan.py builds them) except the
-# descriptions and samples of actions and kept; tests/unit/plugins/modules/test_tenant_modules.py keeps them in step.
+# tenants, kept and failed_tenants are the same in every tenant module (plugins/module_utils/common/plan.py builds
+# them) except the descriptions and samples of actions and kept; tests/unit/plugins/modules/test_tenant_modules.py
+# keeps them in step.
 tenants:
   description: One entry per tenant.
   returned: always
@@ -136,6 +137,15 @@ tenants:
       type: list
       elements: str
       sample: ["create Namespace/tenant-acme", "update ResourceQuota/tenant-quota"]
+    failed:
+      description: Present (V(true)) when this tenant failed on this backend; the other tenants were still done.
+      type: bool
+      returned: when the tenant failed
+    msg:
+      description: Why this tenant failed, in the backend's own words, after the backend's name and URL.
+      type: str
+      returned: when the tenant failed
+      sample: "openbao at https://openbao:8200: 503 Vault is sealed (OpenBao read sys/policies/acl/tenant-acme)"
 kept:
   description: What was kept (on removal without O(purge), or data no longer in a spec), and where.
   returned: always
@@ -153,6 +163,28 @@ kept:
       description: Where it is (the backend's URL, or a namespace).
       type: str
   sample: [{"backend": "kubernetes", "what": "namespace tenant-acme with its volumes (data-acme-pg-1) ...", "where": "https://10.0.0.10:6443"}]
+failed_tenants:
+  description:
+    - The tenants that failed on this backend, each with the backend and the message (as in RV(tenants)). The module
+      fails when this is not empty, after the other tenants were done; when the backend cannot be used at all (not
+      reached, login refused) every tenant is listed with the same message.
+    - Empty when every tenant succeeded.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Tenant name.
+      type: str
+      sample: acme
+    backend:
+      description: The backend it failed on.
+      type: str
+      sample: openbao
+    msg:
+      description: The backend's name and URL, then its own words.
+      type: str
+      sample: "openbao at https://openbao:8200: 503 Vault is sealed (OpenBao read sys/policies/acl/tenant-acme)"
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -195,14 +227,14 @@ def main():
             )
         except ValueError as exc:
             module.fail_json(msg=str(exc))
+    backend = common_plan.Backend("kubernetes", params.get("host") or "the kubeconfig's cluster")
     try:
         kube = kube_client.Kube.from_params(params)
-        results = tenant_kube.reconcile(kube, params["tenants"], options, module.check_mode)
-    except (kube_client.KubeError, ValueError) as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # kubeconfig and connection problems, with their cause
-        module.fail_json(msg=f"Kubernetes: {type(exc).__name__}: {exc}")
-    common_plan.exit_with_plans(module, results)
+        backend.url = kube.host
+        results = tenant_kube.reconcile(kube, params["tenants"], options, module.check_mode, backend=backend)
+    except Exception as exc:  # not any one tenant's: kubeconfig, connection, the first LIST refused
+        common_plan.fail_module(module, backend, exc, params["tenants"])
+    common_plan.exit_with_plans(module, results, backend)
 
 
 if __name__ == "__main__":

@@ -54,8 +54,9 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-# tenants and kept are the same in every tenant module (plugins/module_utils/common/plan.py builds them) except the
-# descriptions and samples of actions and kept; tests/unit/plugins/modules/test_tenant_modules.py keeps them in step.
+# tenants, kept and failed_tenants are the same in every tenant module (plugins/module_utils/common/plan.py builds
+# them) except the descriptions and samples of actions and kept; tests/unit/plugins/modules/test_tenant_modules.py
+# keeps them in step.
 tenants:
   description: One entry per tenant.
   returned: always
@@ -74,6 +75,15 @@ tenants:
       type: list
       elements: str
       sample: ["create bucket acme-models", "set quota of acme-models to 53687091200 bytes", "create user tenant-acme (keys from OpenBao)"]
+    failed:
+      description: Present (V(true)) when this tenant failed on this backend; the other tenants were still done.
+      type: bool
+      returned: when the tenant failed
+    msg:
+      description: Why this tenant failed, in the backend's own words, after the backend's name and URL.
+      type: str
+      returned: when the tenant failed
+      sample: "openbao at https://openbao:8200: 503 Vault is sealed (OpenBao read sys/policies/acl/tenant-acme)"
 kept:
   description: Buckets kept on removal without O(purge) (or no longer in a spec), and where.
   returned: always
@@ -91,6 +101,28 @@ kept:
       description: Where it is (the backend's URL, or a namespace).
       type: str
   sample: [{"backend": "minio", "what": "bucket acme-models", "where": "http://minio.minio.svc:9000"}]
+failed_tenants:
+  description:
+    - The tenants that failed on this backend, each with the backend and the message (as in RV(tenants)). The module
+      fails when this is not empty, after the other tenants were done; when the backend cannot be used at all (not
+      reached, login refused) every tenant is listed with the same message.
+    - Empty when every tenant succeeded.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Tenant name.
+      type: str
+      sample: acme
+    backend:
+      description: The backend it failed on.
+      type: str
+      sample: openbao
+    msg:
+      description: The backend's name and URL, then its own words.
+      type: str
+      sample: "openbao at https://openbao:8200: 503 Vault is sealed (OpenBao read sys/policies/acl/tenant-acme)"
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -115,14 +147,13 @@ def main():
     params = module.params
     common_plan.require_normalised(module)
     bao = openbao_client.credential_store(module)
+    backend = common_plan.Backend("minio", params["endpoint_url"], s3_client.words)
     try:
         s3 = s3_client.S3.from_params(params)
-        plans = tenant_minio.reconcile(s3, bao, params["tenants"], params, module.check_mode)
-    except (tenant_minio.MinioTenantError, openbao_client.OpenBaoError) as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # S3/admin API and connection errors, with their cause
-        module.fail_json(msg=f"MinIO: {type(exc).__name__}: {exc}")
-    common_plan.exit_with_plans(module, plans)
+        plans = tenant_minio.reconcile(s3, bao, params["tenants"], params, module.check_mode, backend=backend)
+    except Exception as exc:  # not any one tenant's: MinIO cannot be reached, refuses the admin keys
+        common_plan.fail_module(module, backend, exc, params["tenants"])
+    common_plan.exit_with_plans(module, plans, backend)
 
 
 if __name__ == "__main__":

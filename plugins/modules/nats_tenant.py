@@ -45,6 +45,14 @@ options:
   pid:
     description: Process ID of the NATS server, told to reload its configuration (SIGHUP) after a change.
     type: int
+  monitor_url:
+    description:
+      - URL of the server's HTTP monitoring endpoint (C(http:) in its configuration), for example V(http://127.0.0.1:8222).
+      - With it, a tenant whose streams reserve more JetStream file storage than the server has free (its
+        C(max_file_store) less what the other accounts reserve, read from C(/jsz)) is refused before the accounts file is written,
+        with the numbers and the fix, and a reload the server refuses is noticed at once (C(/varz) config_load_time)
+        and undone. Without it the server's refusal shows only when the tenant's streams are created.
+    type: str
   openbao_url:
     description: URL of OpenBao, where the tenants' NATS passwords are kept. Not needed with O(state=absent).
     type: str
@@ -73,8 +81,9 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-# tenants and kept are the same in every tenant module (plugins/module_utils/common/plan.py builds them) except the
-# descriptions and samples of actions and kept; tests/unit/plugins/modules/test_tenant_modules.py keeps them in step.
+# tenants, kept and failed_tenants are the same in every tenant module (plugins/module_utils/common/plan.py builds
+# them) except the descriptions and samples of actions and kept; tests/unit/plugins/modules/test_tenant_modules.py
+# keeps them in step.
 tenants:
   description: One entry per tenant.
   returned: always
@@ -93,6 +102,15 @@ tenants:
       type: list
       elements: str
       sample: ["add account TENANT_ACME (user tenant-acme, subjects tenants.acme.>)", "create stream orders"]
+    failed:
+      description: Present (V(true)) when this tenant failed on this backend; the other tenants were still done.
+      type: bool
+      returned: when the tenant failed
+    msg:
+      description: Why this tenant failed, in the backend's own words, after the backend's name and URL.
+      type: str
+      returned: when the tenant failed
+      sample: "openbao at https://openbao:8200: 503 Vault is sealed (OpenBao read sys/policies/acl/tenant-acme)"
 kept:
   description: Streams kept on removal without O(purge), and where.
   returned: always
@@ -110,6 +128,28 @@ kept:
       description: Where it is (the backend's URL, or a namespace).
       type: str
   sample: [{"backend": "nats", "what": "JetStream streams orders of account TENANT_ACME", "where": "nats://nats.nats.svc:4222"}]
+failed_tenants:
+  description:
+    - The tenants that failed on this backend, each with the backend and the message (as in RV(tenants)). The module
+      fails when this is not empty, after the other tenants were done; when the backend cannot be used at all (not
+      reached, login refused) every tenant is listed with the same message.
+    - Empty when every tenant succeeded.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Tenant name.
+      type: str
+      sample: acme
+    backend:
+      description: The backend it failed on.
+      type: str
+      sample: openbao
+    msg:
+      description: The backend's name and URL, then its own words.
+      type: str
+      sample: "openbao at https://openbao:8200: 503 Vault is sealed (OpenBao read sys/policies/acl/tenant-acme)"
 """
 
 import os
@@ -129,6 +169,7 @@ def main():
         accounts_file=dict(type="path"),
         server_config=dict(type="path"),
         pid=dict(type="int"),
+        monitor_url=dict(type="str"),
         **openbao_client.CREDENTIAL_STORE_ARGS,
     )
     module = AnsibleModule(
@@ -144,13 +185,12 @@ def main():
     if not params["accounts_file"]:
         params["accounts_file"] = os.path.join(os.path.dirname(params["server_config"]), "cloudforge-tenants.conf")
     bao = openbao_client.credential_store(module)
+    backend = common_plan.Backend("nats", ", ".join(params["servers"]))
     try:
-        plans = tenant_nats.reconcile(bao, params["tenants"], params, module.check_mode)
-    except (tenant_nats.NatsTenantError, nats_client.NatsError, openbao_client.OpenBaoError) as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # connection and JetStream API errors, with their cause
-        module.fail_json(msg=f"NATS: {type(exc).__name__}: {exc}")
-    common_plan.exit_with_plans(module, plans)
+        plans = tenant_nats.reconcile(bao, params["tenants"], params, module.check_mode, backend)
+    except Exception as exc:  # not any one tenant's: the files, the reload, the monitoring endpoint
+        common_plan.fail_module(module, backend, exc, params["tenants"])
+    common_plan.exit_with_plans(module, plans, backend)
 
 
 if __name__ == "__main__":

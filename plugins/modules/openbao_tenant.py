@@ -29,6 +29,12 @@ options:
   purge:
     description:
       - With O(state=absent), also disable the tenant's KV mount, deleting every secret in it.
+  timeout:
+    description:
+      - Seconds each request to OpenBao may take; retried as O(retries) says (tenant_options fragment; here it
+        replaces the 30 seconds of the openbao_auth fragment).
+    type: int
+    default: 10
   kubernetes_auth_mount:
     description:
       - Path of the Kubernetes auth method (already enabled and configured by the platform). Empty to manage no Kubernetes role.
@@ -93,8 +99,9 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-# tenants and kept are the same in every tenant module (plugins/module_utils/common/plan.py builds them) except the
-# descriptions and samples of actions and kept; tests/unit/plugins/modules/test_tenant_modules.py keeps them in step.
+# tenants, kept and failed_tenants are the same in every tenant module (plugins/module_utils/common/plan.py builds
+# them) except the descriptions and samples of actions and kept; tests/unit/plugins/modules/test_tenant_modules.py
+# keeps them in step.
 tenants:
   description: One entry per tenant.
   returned: always
@@ -113,6 +120,15 @@ tenants:
       type: list
       elements: str
       sample: ["enable KV v2 at tenants/acme/", "create policy tenant-acme", "generate credentials tenants/acme/postgres/app"]
+    failed:
+      description: Present (V(true)) when this tenant failed on this backend; the other tenants were still done.
+      type: bool
+      returned: when the tenant failed
+    msg:
+      description: Why this tenant failed, in the backend's own words, after the backend's name and URL.
+      type: str
+      returned: when the tenant failed
+      sample: "openbao at https://openbao:8200: 503 Vault is sealed (OpenBao read sys/policies/acl/tenant-acme)"
 kept:
   description: Data kept on removal without O(purge), with where it is.
   returned: always
@@ -130,6 +146,28 @@ kept:
       description: Where it is (the backend's URL, or a namespace).
       type: str
   sample: [{"backend": "openbao", "what": "KV v2 mount tenants/acme/ (tenant secrets)", "where": "https://openbao:8200"}]
+failed_tenants:
+  description:
+    - The tenants that failed on this backend, each with the backend and the message (as in RV(tenants)). The module
+      fails when this is not empty, after the other tenants were done; when the backend cannot be used at all (not
+      reached, login refused) every tenant is listed with the same message.
+    - Empty when every tenant succeeded.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Tenant name.
+      type: str
+      sample: acme
+    backend:
+      description: The backend it failed on.
+      type: str
+      sample: openbao
+    msg:
+      description: The backend's name and URL, then its own words.
+      type: str
+      sample: "openbao at https://openbao:8200: 503 Vault is sealed (OpenBao read sys/policies/acl/tenant-acme)"
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -137,7 +175,6 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import plan as common_plan
 from ansible_collections.cloudforge.platform.plugins.module_utils.common.args import auth_argument_spec
-from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import openbao as openbao_tenant
 
 
@@ -158,12 +195,13 @@ def main():
         module.fail_json(msg=missing_required_lib("hvac"), exception=str(openbao_client.HVAC_IMPORT_ERROR))
     params = module.params
     common_plan.require_normalised(module)
-    bao = openbao_client.OpenBao.from_params(params)
+    backend = common_plan.Backend("openbao", params["url"])
     try:
-        plans = openbao_tenant.reconcile(bao, params["tenants"], params, module.check_mode)
-    except (openbao_client.OpenBaoError, openbao_policy.PolicyError, ValueError) as exc:
-        module.fail_json(msg=str(exc))
-    common_plan.exit_with_plans(module, plans)
+        bao = openbao_client.OpenBao.from_params(params)
+        plans = openbao_tenant.reconcile(bao, params["tenants"], params, module.check_mode, backend)
+    except Exception as exc:  # not any one tenant's: OpenBao cannot be reached, is sealed, refuses the token
+        common_plan.fail_module(module, backend, exc, params["tenants"])
+    common_plan.exit_with_plans(module, plans, backend)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The Keycloak admin client the modules share: python-keycloak's ``KeycloakAdmin``, one per thread, one admin token.
 
-Connection (base URL, TLS verification, timeout), authentication (an admin user's password grant, a confidential
+Connection (base URL, TLS verification, the timeout and retries of clients/retry.py), authentication (an admin user's password grant, a confidential
 client's client-credentials grant, or a ready-made token) and error translation (``KeycloakError`` with the server's
 own answer) only; which groups, roles and clients a tenant needs is tenant/keycloak.py's business.
 
@@ -19,10 +19,13 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy
+
 try:
     from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection, urls_patterns
     from keycloak.exceptions import KeycloakError as _LibraryError
     from keycloak.exceptions import KeycloakGetError, raise_error_from_response
+    from requests.adapters import HTTPAdapter
 
     HAS_KEYCLOAK = True
     KEYCLOAK_IMPORT_ERROR = None
@@ -39,10 +42,24 @@ STATIC_TOKEN_SECONDS = 10 * 365 * 86400
 LONG_AGO = datetime.min.replace(tzinfo=timezone.utc)
 # Characters of the server's answer kept in an error message.
 MESSAGE_CHARS = 300
+# Characters quoted of an answer that is not JSON.
+QUOTED_CHARS = 80
 
 
 class KeycloakError(Exception):
     """A Keycloak request failed; the message names the call and carries the server's own answer."""
+
+    def __init__(self, message: str, request: str | None = None, answer: str | None = None) -> None:
+        super().__init__(message)
+        self.request = request
+        self.answer = answer
+
+
+def _mount_retries(session: Any, policy: RetryPolicy) -> None:
+    """The shared retry policy on a python-keycloak requests session (instead of its own, which retries POSTs)."""
+    adapter = HTTPAdapter(max_retries=policy.urllib3_retry())
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
 
 
 def _server_answer(exc: Exception) -> str:
@@ -55,8 +72,16 @@ def _server_answer(exc: Exception) -> str:
 def _translate(what: str, exc: Exception, url: str) -> KeycloakError:
     code = getattr(exc, "response_code", None)
     if code is None:  # KeycloakConnectionError: nothing answered; its cause says why
-        return KeycloakError(f"Keycloak {what}: cannot reach {url}: {exc.__cause__ or exc}")
-    return KeycloakError(f"Keycloak {what}: HTTP {code}: {_server_answer(exc)}")
+        cause = exc.__cause__ or exc
+        return KeycloakError(f"Keycloak {what}: cannot reach {url}: {cause}", what, f"cannot reach it: {cause}")
+    words = _server_answer(exc)
+    return KeycloakError(f"Keycloak {what}: HTTP {code}: {words}", what, f"{code} {words}")
+
+
+def _not_json(what: str, body: bytes) -> KeycloakError:
+    text = body[:QUOTED_CHARS].decode("utf-8", "replace")
+    words = f"answered something that is not JSON (first {QUOTED_CHARS} chars: {text!r})"
+    return KeycloakError(f"Keycloak {what}: {words}", what, words)
 
 
 class _Tokens:
@@ -73,6 +98,7 @@ class _Tokens:
         static_token: str | None,
         verify: bool,
         timeout: int,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self.url = url
         self.auth_realm = auth_realm
@@ -96,6 +122,7 @@ class _Tokens:
                 verify=verify,
                 timeout=timeout,
             )
+            _mount_retries(self._openid.connection._s, policy or RetryPolicy(timeout=timeout))
 
     def current(self) -> dict:
         """The shared token, logging in first if nobody has yet."""
@@ -127,6 +154,8 @@ class _Tokens:
         except _LibraryError as exc:
             who = self.username or self.client_id
             raise _translate(f"login to realm {self.auth_realm} as {who} failed", exc, self.url) from exc
+        if not isinstance(token, dict):
+            raise _not_json(f"login to realm {self.auth_realm}", bytes(token or b""))
         lifetime = TOKEN_LIFETIME_FRACTION * int(token.get("expires_in", 60))
         self._token = token
         self._expires = datetime.now(tz=timezone.utc) + timedelta(seconds=lifetime)
@@ -139,9 +168,10 @@ class _Connection(KeycloakOpenIDConnection):
     times through ``refresh_token()``; both go to the shared ``_Tokens`` here, so the threads never log in on their own.
     """
 
-    def __init__(self, tokens: _Tokens, **kwargs: Any) -> None:
+    def __init__(self, tokens: _Tokens, policy: RetryPolicy, **kwargs: Any) -> None:
         self._tokens = tokens
         super().__init__(token=tokens.current(), **kwargs)
+        _mount_retries(self._s, policy)
 
     @property
     def expires_at(self) -> datetime:
@@ -169,15 +199,26 @@ class Keycloak:
         token: str | None = None,
         verify: bool = True,
         timeout: int = 10,
+        policy: RetryPolicy | None = None,
     ) -> None:
         # python-keycloak joins its paths ("admin/realms/...") to the URL with urljoin: a trailing slash keeps a
         # context path such as https://sso.example.com/auth.
         self.url = url.rstrip("/") + "/"
         self.realm = realm
         self.verify = verify
-        self.timeout = timeout
+        self.policy = policy or RetryPolicy(timeout=timeout)
+        self.timeout = self.policy.timeout
         self._tokens = _Tokens(
-            self.url, auth_realm, client_id, client_secret, username, password, token or None, verify, timeout
+            self.url,
+            auth_realm,
+            client_id,
+            client_secret,
+            username,
+            password,
+            token or None,
+            verify,
+            self.timeout,
+            self.policy,
         )
         self._local = threading.local()
 
@@ -194,7 +235,10 @@ class Keycloak:
             password=params.get("auth_password"),
             token=params.get("token"),
             verify=params.get("validate_certs", True),
-            timeout=params.get("connection_timeout") or 10,
+            # The tenant modules' timeout and retries (tenant_options) win over connection_timeout.
+            policy=RetryPolicy.from_params(
+                dict(params, timeout=params.get("timeout") or params.get("connection_timeout") or 10)
+            ),
         )
 
     @property
@@ -204,11 +248,13 @@ class Keycloak:
         if admin is None:
             connection = _Connection(
                 self._tokens,
+                self.policy,
                 server_url=self.url,
                 realm_name=self.realm,
                 verify=self.verify,
                 timeout=self.timeout,
-                # No retries, as before python-keycloak: a POST retried after its answer was lost would answer 409.
+                # Replaced by the shared policy (clients/retry.py), which never retries a POST whose answer was lost
+                # (it would answer 409) and is bounded.
                 max_retries=0,
             )
             admin = self._local.admin = KeycloakAdmin(connection=connection)
@@ -219,11 +265,11 @@ class Keycloak:
         return self._run(method, args, lambda: getattr(self.admin, method)(*args, **kwargs), missing_ok)
 
     def realm_exists(self) -> bool:
-        """Whether the realm answers (as before python-keycloak, any HTTP error counts as "does not exist")."""
+        """Whether the realm exists (404: it does not; any other failure is reported in the server's words)."""
         try:
             self.admin.get_realm(self.realm)
         except _LibraryError as exc:
-            if getattr(exc, "response_code", None) is None:
+            if getattr(exc, "response_code", None) != 404:
                 raise _translate(f"get_realm({self.realm!r})", exc, self.url) from exc
             return False
         return True
@@ -244,10 +290,14 @@ class Keycloak:
         return self._run("get_clients", (f"clientId={client_id}",), get, False)
 
     def _run(self, method: str, args: tuple, func: Callable[[], Any], missing_ok: bool) -> Any:
+        named = ", ".join(repr(a) for a in args if isinstance(a, str))
         try:
-            return func()
+            result = func()
         except _LibraryError as exc:
             if missing_ok and getattr(exc, "response_code", None) == 404:
                 return None
-            named = ", ".join(repr(a) for a in args if isinstance(a, str))
             raise _translate(f"{method}({named})", exc, self.url) from exc
+        # python-keycloak returns the raw body when a 2xx answer is not JSON (an HTML page from a proxy, say).
+        if isinstance(result, (bytes, bytearray)) and result.strip():
+            raise _not_json(f"{method}({named})", bytes(result))
+        return result

@@ -2,24 +2,35 @@
 # SPDX-License-Identifier: Apache-2.0
 """The NATS client the modules share: nats-py connections that never reconnect, their JetStream context, the server.
 
-Connection (servers, a user and password, the connect timeout), the JetStream context, error translation
-(``NatsError`` naming the user and servers, with the server's own answer), waiting until the server accepts (or
-refuses) a user, and telling the server to reload its configuration only; which accounts and streams a tenant needs
-is tenant/nats.py's business.
+Connection (servers, a user and password, the timeout and retries of clients/retry.py), the JetStream context (each
+API request bounded by the same timeout), error translation (``NatsError`` naming the user and servers, with the
+server's own answer), waiting until the server accepts (or refuses) a user, the server's JetStream limits and
+reservations (its HTTP monitoring endpoint ``/jsz``), and telling the server to reload its configuration only; which
+accounts and streams a tenant needs is tenant/nats.py's business.
+
+nats-py never gives up on its own when the server is down and reconnection is off (it waits for the first INFO
+forever, its connect_timeout notwithstanding): every connection attempt is bounded by ``asyncio.wait_for``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.error import HTTPError, URLError
+from urllib.request import urlopen
+
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy
 
 try:
     import nats
+    from nats.errors import AuthorizationError, NoServersError
     from nats.errors import Error as _NatsLibraryError
+    from nats.js.errors import APIError
 
     HAS_NATS = True
     NATS_IMPORT_ERROR = None
@@ -39,39 +50,86 @@ if TYPE_CHECKING:
 
 # Seconds between two connection attempts while waiting for the server to accept (or refuse) a user.
 POLL_SECONDS = 0.2
+# Characters quoted of an answer that is not what was asked for.
+QUOTED_CHARS = 80
+# What the JetStream API's "no responders" (503 without a description) means for an account.
+NO_JETSTREAM = (
+    "503 JetStream is not enabled for this account: nothing answered its JetStream API (the account has no JetStream, "
+    "or the server could not reserve the account's JetStream limits)"
+)
 
 
 class NatsError(Exception):
     """A NATS connection or JetStream request failed; the message names the user, the servers and the answer."""
 
+    def __init__(self, message: str, request: str | None = None, answer: str | None = None) -> None:
+        super().__init__(message)
+        self.request = request
+        self.answer = answer
+
+
+def _words(exc: BaseException) -> str:
+    """The server's own words in a nats-py error (a JetStream APIError carries its code and description)."""
+    if HAS_NATS and isinstance(exc, APIError):
+        if exc.code == 503 and not exc.description:
+            return NO_JETSTREAM
+        return f"{exc.code} {exc.description} (err_code {exc.err_code})"
+    if isinstance(exc, asyncio.TimeoutError):
+        return "no answer in time (timed out)"
+    if isinstance(exc, (OSError,)) or (HAS_NATS and isinstance(exc, NoServersError)):
+        return f"cannot reach it: {type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
 
 def _translate(user: str | None, servers: list[str], exc: BaseException) -> NatsError:
-    return NatsError(f"NATS as {user or 'anonymous'} on {', '.join(servers)}: {type(exc).__name__}: {exc}")
+    who = f"as {user or 'anonymous'}"
+    words = _words(exc)
+    return NatsError(f"NATS {who} on {', '.join(servers)}: {type(exc).__name__}: {words}", who, words)
 
 
-async def connect(servers: list[str], user: str | None, password: str | None, timeout: int) -> Client:
-    """A connection as ``user`` that fails at once instead of reconnecting (a module must not wait on a gone server)."""
-    return await nats.connect(
-        servers=servers,
-        user=user,
-        password=password,
-        connect_timeout=timeout,
-        allow_reconnect=False,
-        max_reconnect_attempts=0,
+def _transient(exc: BaseException) -> bool:
+    """A refused or reset connection, or no answer in time, may pass; a refused login or a protocol error does not."""
+    if HAS_NATS and isinstance(exc, AuthorizationError):
+        return False
+    return isinstance(exc, (OSError, asyncio.TimeoutError)) or (HAS_NATS and isinstance(exc, NoServersError))
+
+
+async def connect_once(servers: list[str], user: str | None, password: str | None, timeout: float) -> Client:
+    """One connection attempt as ``user``, never reconnecting, bounded by ``timeout`` seconds whatever nats-py does."""
+    return await asyncio.wait_for(
+        nats.connect(
+            servers=servers,
+            user=user,
+            password=password,
+            connect_timeout=timeout,
+            allow_reconnect=False,
+            max_reconnect_attempts=0,
+        ),
+        timeout + 1,
     )
+
+
+async def connect(
+    servers: list[str], user: str | None, password: str | None, timeout: float, policy: RetryPolicy | None = None
+) -> Client:
+    """A connection as ``user`` that fails instead of reconnecting (a module must not wait on a gone server); a
+    refused connection or no answer is retried as the policy says."""
+    policy = policy or RetryPolicy(timeout=timeout, retries=0)
+    return await policy.call_async(lambda: connect_once(servers, user, password, policy.timeout), _transient)
 
 
 @contextlib.asynccontextmanager
 async def jetstream(
-    servers: list[str], user: str | None, password: str | None, timeout: int
+    servers: list[str], user: str | None, password: str | None, timeout: float, policy: RetryPolicy | None = None
 ) -> AsyncIterator[JetStreamContext]:
     """``async with jetstream(...) as js``: JetStream as ``user``, closed afterwards; NATS errors become NatsError."""
+    policy = policy or RetryPolicy(timeout=timeout)
     try:
-        nc = await connect(servers, user, password, timeout)
+        nc = await connect(servers, user, password, timeout, policy)
     except ERRORS as exc:
         raise _translate(user, servers, exc) from exc
     try:
-        yield nc.jetstream()
+        yield nc.jetstream(timeout=policy.timeout)
     except ERRORS as exc:
         raise _translate(user, servers, exc) from exc
     finally:
@@ -81,7 +139,7 @@ async def jetstream(
 async def can_connect(servers: list[str], user: str | None, password: str | None, timeout: int) -> bool:
     """Whether the server accepts ``user`` now (any failure to connect counts as "no")."""
     try:
-        nc = await connect(servers, user, password, timeout)
+        nc = await connect_once(servers, user, password, timeout)
     except Exception:  # any failure means "not (yet) accepted"
         return False
     await nc.close()
@@ -103,3 +161,49 @@ def wait_until(
 def reload_server(pid: int | str) -> None:
     """Tell the nats-server process ``pid`` to reload its configuration (SIGHUP)."""
     os.kill(int(pid), signal.SIGHUP)
+
+
+class Monitor:
+    """The server's HTTP monitoring endpoint (``http: host:port`` in its configuration): JetStream limits, reloads."""
+
+    def __init__(self, url: str, policy: RetryPolicy | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.policy = policy or RetryPolicy()
+
+    def get(self, path: str) -> dict[str, Any]:
+        """The JSON of ``GET <url>/<path>``, retried as the policy says; NatsError naming the URL and the answer."""
+        url = f"{self.url}/{path}"
+
+        def once() -> bytes:
+            with urlopen(url, timeout=self.policy.timeout) as resp:  # noqa: S310 - the operator's monitoring URL
+                return resp.read()
+
+        def transient(exc: BaseException) -> bool:
+            if isinstance(exc, HTTPError):
+                return exc.code in (429, 502, 503, 504)
+            return isinstance(exc, (URLError, OSError))
+
+        try:
+            body = self.policy.call(once, transient)
+        except (URLError, OSError) as exc:
+            words = f"{exc.code} {exc.reason}" if isinstance(exc, HTTPError) else f"cannot reach it: {exc}"
+            raise NatsError(f"NATS monitoring {url}: {words}", f"GET {url}", words) from exc
+        try:
+            data = json.loads(body)
+        except ValueError:
+            text = body[:QUOTED_CHARS].decode("utf-8", "replace")
+            words = f"answered something that is not JSON (first {QUOTED_CHARS} chars: {text!r})"
+            raise NatsError(f"NATS monitoring {url}: {words}", f"GET {url}", words) from None
+        if not isinstance(data, dict):
+            raise NatsError(
+                f"NATS monitoring {url}: not a JSON object", f"GET {url}", "answered JSON that is not an object"
+            )
+        return data
+
+    def jetstream(self) -> dict[str, Any]:
+        """``/jsz``: the server's JetStream limits (config.max_storage, max_memory) and what accounts reserve."""
+        return self.get("jsz")
+
+    def config_load_time(self) -> str | None:
+        """When the server last loaded its configuration (``/varz`` config_load_time): changes on a good reload."""
+        return self.get("varz").get("config_load_time")

@@ -3,7 +3,10 @@
 """A thin OpenBao client over hvac for the collection's modules (options of the openbao_auth doc fragment).
 
 One hvac client per thread (requests sessions are not shared across threads), raw paths in and parsed JSON
-out, ``None`` for a path that does not exist.
+out, ``None`` for a path that does not exist.  Every request has the timeout and the retries of clients/retry.py
+(a refused or reset connection, 429, 502, 503, 504; a sealed OpenBao answers 503 and is retried the same bounded
+number of times).  Errors carry OpenBao's own words (``OpenBaoError.answer``, e.g. ``503 Vault is sealed``) and the
+request (``OpenBaoError.request``); an answer that is not JSON is named as such.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ from typing import Any, Callable
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy
+
 # A KV v2 mount answers this for a moment after it is enabled; the request is retried.
 KV_UPGRADING = "Upgrading from non-versioned to versioned data"
 
 try:
     import hvac
     import hvac.exceptions
+    import requests
+    from requests.adapters import HTTPAdapter
 
     HAS_HVAC = True
     HVAC_IMPORT_ERROR = None
@@ -38,6 +45,21 @@ CREDENTIAL_STORE_ARGS = dict(
 )
 
 
+# The HTTP status of each hvac exception (hvac maps them one to one; UnexpectedError is anything else).
+_STATUS = {
+    "InvalidRequest": 400,
+    "Unauthorized": 401,
+    "Forbidden": 403,
+    "InvalidPath": 404,
+    "RateLimitExceeded": 429,
+    "InternalServerError": 500,
+    "VaultNotInitialized": 501,
+    "BadGateway": 502,
+    "VaultDown": 503,
+}
+QUOTED_CHARS = 80
+
+
 def credential_store(module: Any) -> OpenBao | None:
     """The OpenBao client for a module's `openbao_*` options, or None when no openbao_url is given."""
     params = module.params
@@ -50,11 +72,32 @@ def credential_store(module: Any) -> OpenBao | None:
         token=params["openbao_token"],
         ca_cert=params["openbao_ca_cert"],
         validate_certs=params["openbao_validate_certs"],
+        policy=RetryPolicy.from_params(params),
     )
 
 
 class OpenBaoError(Exception):
     """An OpenBao request failed; the message names the path and OpenBao's answer."""
+
+    def __init__(self, request: str, answer: str) -> None:
+        self.request = f"OpenBao {request}"
+        self.answer = answer
+        super().__init__(f"OpenBao {request}: {answer}")
+
+
+def _answer(exc: Exception) -> str:
+    """OpenBao's words in an hvac exception: ``<status> <errors>``; the cause of a connection failure."""
+    if isinstance(exc, hvac.exceptions.VaultError):
+        status = _STATUS.get(type(exc).__name__, "")
+        words = exc.args[0] if exc.args and exc.args[0] else (exc.text or "").strip()[:200] or "(no message)"
+        return f"{status} {words}".strip()
+    if isinstance(exc, ValueError) and hasattr(exc, "doc"):  # requests' JSONDecodeError: a 200 that is not JSON
+        return f"answered something that is not JSON (first {QUOTED_CHARS} chars: {exc.doc[:QUOTED_CHARS]!r})"
+    if isinstance(exc, requests.exceptions.RequestException):
+        reason = exc.args[0] if exc.args else exc
+        reason = getattr(reason, "reason", reason)
+        return f"cannot reach it: {type(exc).__name__}: {reason}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 class OpenBao:
@@ -65,13 +108,15 @@ class OpenBao:
         ca_cert: str | None = None,
         validate_certs: bool = True,
         namespace: str | None = None,
-        timeout: float = 30,
+        timeout: float | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.verify = (ca_cert or True) if validate_certs else False
         self.namespace = namespace
-        self.timeout = timeout
+        self.policy = policy or RetryPolicy(timeout=timeout or 30)
+        self.timeout = self.policy.timeout
         self._local = threading.local()
 
     @classmethod
@@ -82,15 +127,26 @@ class OpenBao:
             ca_cert=params.get("ca_cert"),
             validate_certs=params.get("validate_certs", True),
             namespace=params.get("namespace"),
-            timeout=params.get("timeout") or 30,
+            policy=RetryPolicy.from_params(dict(params, timeout=params.get("timeout") or 30)),
         )
 
     @property
     def client(self) -> Any:
         client = getattr(self._local, "client", None)
         if client is None:
+            session = requests.Session()
+            # hvac takes TLS verification from a session it is given, not from its own verify argument.
+            session.verify = self.verify
+            adapter = HTTPAdapter(max_retries=self.policy.urllib3_retry())
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
             client = hvac.Client(
-                url=self.url, token=self.token, verify=self.verify, namespace=self.namespace, timeout=self.timeout
+                url=self.url,
+                token=self.token,
+                verify=self.verify,
+                namespace=self.namespace,
+                timeout=self.timeout,
+                session=session,
             )
             self._local.client = client
         return client
@@ -106,9 +162,9 @@ class OpenBao:
                 if KV_UPGRADING in str(exc) and time.monotonic() < deadline:
                     time.sleep(0.2)
                     continue
-                raise OpenBaoError(f"OpenBao {what} {path}: {exc}") from exc
-            except Exception as exc:  # connection errors and the like, reported with the path
-                raise OpenBaoError(f"OpenBao {what} {path}: {type(exc).__name__}: {exc}") from exc
+                raise OpenBaoError(f"{what} {path}", _answer(exc)) from exc
+            except Exception as exc:  # connection errors, an answer that is not JSON: reported with the path
+                raise OpenBaoError(f"{what} {path}", _answer(exc)) from exc
 
     def read(self, path: str) -> Any:
         """The ``data`` of GET /v1/<path>, or None when the path does not exist."""

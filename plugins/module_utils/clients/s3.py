@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """The S3 / MinIO client the modules share: minio's ``Minio`` (S3 API) and ``MinioAdmin`` (MinIO's admin API).
 
-Connection (endpoint URL, TLS verification and CA bundle, one urllib3 pool with timeouts and retries), credentials
-(the admin keys, or a user's keys to check them) and error translation (an admin answer of 404 is "does not exist")
-only; which buckets, users and policies a tenant or a model needs is the domains' business.
+Connection (endpoint URL, TLS verification and CA bundle, one urllib3 pool with the timeout and retries of
+clients/retry.py), credentials (the admin keys, or a user's keys to check them) and error translation (an admin answer
+of 404 is "does not exist"; ``words`` gives MinIO's own words for any failure, an answer that is not XML or JSON named
+as such) only; which buckets, users and policies a tenant or a model needs is the domains' business.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import json
 from typing import Any, Callable
 from urllib.parse import urlparse
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy
+
 try:
     import urllib3
     from minio import Minio, MinioAdmin
     from minio.credentials import StaticProvider
-    from minio.error import MinioAdminException, S3Error
+    from minio.error import InvalidResponseError, MinioAdminException, S3Error
 
     HAS_MINIO = True
     MINIO_IMPORT_ERROR = None
@@ -27,6 +30,35 @@ except ImportError as exc:  # pragma: no cover - reported through missing_requir
 
 # S3 error codes that mean the keys were refused (AccessDenied: accepted, but not allowed to list buckets).
 KEY_REFUSED = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied")
+# Characters quoted of an answer that is not what was asked for.
+QUOTED_CHARS = 80
+
+
+class MalformedAnswer(Exception):
+    """MinIO answered something that is not what the request asks for (JSON of the admin API, XML of the S3 API)."""
+
+    def __init__(self, what: str, body: Any) -> None:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+        self.answer = f"answered something that is not {what} (first {QUOTED_CHARS} chars: {text[:QUOTED_CHARS]!r})"
+        super().__init__(self.answer)
+
+
+def words(exc: BaseException) -> str:
+    """MinIO's own words in a failure of the S3 or admin API, or why it could not be reached."""
+    if isinstance(exc, S3Error):
+        return f"{exc.code}: {exc.message} ({exc.bucket_name or ''}{'/' + exc.object_name if exc.object_name else ''})"
+    if isinstance(exc, InvalidResponseError):
+        if 200 <= (exc._code or 0) < 300:
+            return MalformedAnswer("XML", exc._body).answer
+        return f"{exc._code} {(exc._body or '')[:200]}"
+    if isinstance(exc, MinioAdminException):
+        return f"{exc._code} {(exc._body or '')[:200]}"
+    if isinstance(exc, urllib3.exceptions.HTTPError):
+        reason = getattr(exc, "reason", None) or exc
+        return f"cannot reach it: {type(reason).__name__}: {reason}"
+    if isinstance(exc, MalformedAnswer):
+        return exc.answer
+    return str(exc) or type(exc).__name__  # another client's error (OpenBao's, where the keys are kept) says whose
 
 
 class S3:
@@ -40,7 +72,9 @@ class S3:
         region: str = "us-east-1",
         validate_certs: bool = True,
         ca_cert: str | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
+        self.policy = policy or RetryPolicy()
         parsed = urlparse(endpoint_url)
         self.endpoint = parsed.netloc or parsed.path
         self.secure = parsed.scheme == "https"
@@ -69,8 +103,8 @@ class S3:
     def _http(self) -> urllib3.PoolManager:
         kwargs = {
             "maxsize": 32,
-            "timeout": urllib3.Timeout(connect=10, read=60),
-            "retries": urllib3.Retry(total=2, backoff_factor=0.2),
+            "timeout": self.policy.urllib3_timeout(),
+            "retries": self.policy.urllib3_retry(),
         }
         if self.secure and self.ca_cert:
             kwargs["ca_certs"] = self.ca_cert
@@ -86,6 +120,7 @@ class S3:
             region=params.get("region") or "us-east-1",
             validate_certs=params.get("validate_certs", True),
             ca_cert=params.get("ca_cert"),
+            policy=RetryPolicy.from_params(params),
         )
 
     def as_user(self, access_key: str, secret_key: str) -> Minio:
@@ -119,7 +154,10 @@ def admin_json(call: Callable[[], str]) -> Any:
         if str(exc.args[0] if exc.args else "").find("Status: 404") != -1:
             return None
         raise
-    return json.loads(text) if text else {}
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        raise MalformedAnswer("JSON", text) from None
 
 
 def normalise_policy(policy: str | dict) -> list[dict]:

@@ -114,11 +114,15 @@ def nats_auth_argument_spec() -> dict[str, dict[str, Any]]:
 
 
 def tenant_options_argument_spec() -> dict[str, dict[str, Any]]:
-    """``tenants``, ``state`` and ``purge`` of every tenant module (doc fragment tenant_options)."""
+    """``tenants``, ``state``, ``purge``, ``timeout`` and ``retries`` of every tenant module (doc fragment
+    tenant_options)."""
     return {
         "tenants": {"type": "list", "elements": "dict", "required": True},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "purge": {"type": "bool", "default": False},
+        # Every request of a tenant module (clients/retry.py): seconds each, and retries of transient failures.
+        "timeout": {"type": "int", "default": 10},
+        "retries": {"type": "int", "default": 2},
     }
 
 

@@ -247,11 +247,11 @@ def plan_tenant(kc, spec, options):
     return plan
 
 
-def reconcile(kc, tenants, options, check_mode, workers=8):
+def reconcile(kc, tenants, options, check_mode, workers=8, backend=None):
     """Every tenant in one call: planned and applied concurrently by ``workers`` threads (one KeycloakAdmin each)."""
     if not kc.realm_exists():
         raise KeycloakError(
             f"Keycloak realm {kc.realm} does not exist (the platform creates it); set realm to the platform's realm"
         )
 
-    return run_plans(lambda spec: plan_tenant(kc, spec, options), tenants, check_mode, workers)
+    return run_plans(lambda spec: plan_tenant(kc, spec, options), tenants, check_mode, workers, backend)

@@ -7,7 +7,8 @@ carries the hash of the wanted object and holds every wanted field, nothing is s
 otherwise it is server-side applied with field manager ``cloudforge``
 (``dryRun=All`` in check mode, which lets the apiserver compute the result without storing it).  ``changed`` comes
 from the apiserver: a new object, or a new resourceVersion (in check mode: a dry-run result that differs from the
-stored object).  Before anything is written for any tenant, every tenant's quota is checked against its current usage.
+stored object).  Before anything is written for a tenant, its quota is checked against its current usage; a tenant
+that fails (quota, or an error of the apiserver) is reported with the apiserver's words and the others go on.
 """
 
 import copy
@@ -21,7 +22,7 @@ from ansible_collections.cloudforge.platform.plugins.module_utils.common.kube_ob
     contains,
     strip,
 )
-from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan, run_plans
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
 
 STATE_LABEL = "cloudforge.io/tenant-state"
@@ -255,14 +256,21 @@ def remove(kube, snapshot, spec, options, check_mode):
     return res
 
 
-def reconcile(kube, tenants, options, check_mode, workers=16):
-    """Provision (or remove) every tenant; quotas are checked for all tenants before anything is written."""
+def reconcile(kube, tenants, options, check_mode, workers=16, backend=None):
+    """Provision (or remove) every tenant concurrently; a tenant whose quota is below its current usage fails before
+    anything of it is written, and one tenant's failure (common/plan.py) does not stop the others."""
     state = options.get("state") or "present"
     snapshot = Snapshot(kube).load()
-    if state == "present":
-        problems = [p for spec in tenants for p in quota_problems(snapshot, spec)]
+
+    def one(spec):
+        if state == "absent":
+            return remove(kube, snapshot, spec, options, check_mode)
+        problems = quota_problems(snapshot, spec)
         if problems:
-            raise ValueError(f"{len(problems)} quota problem(s), nothing was changed:\n- " + "\n- ".join(problems))
-    func = provision if state == "present" else remove
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(tenants)))) as pool:
-        return list(pool.map(lambda spec: func(kube, snapshot, spec, options, check_mode), tenants))
+            raise ValueError(
+                f"{len(problems)} quota problem(s), nothing of tenant {spec['name']} was changed:\n- "
+                + "\n- ".join(problems)
+            )
+        return provision(kube, snapshot, spec, options, check_mode)
+
+    return run_plans(one, tenants, check_mode, workers, backend)

@@ -212,8 +212,10 @@ def _make_bucket(s3, bucket, tenant):
     s3.client.set_bucket_tags(bucket, tags)
 
 
-def reconcile(s3, bao, tenants, options, check_mode, workers=8):
+def reconcile(s3, bao, tenants, options, check_mode, workers=8, backend=None):
     options = dict(options, _check_mode=check_mode)
     all_buckets = {b.name for b in s3.client.list_buckets()}
 
-    return run_plans(lambda spec: plan_tenant(s3, bao, spec, options, all_buckets), tenants, check_mode, workers)
+    return run_plans(
+        lambda spec: plan_tenant(s3, bao, spec, options, all_buckets), tenants, check_mode, workers, backend
+    )

@@ -14,10 +14,12 @@ import asyncio
 import json
 import os
 import re
+import time
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import nats as nats_client
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
-from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Backend, Plan
 
 try:
     from nats.js.api import StorageType, StreamConfig
@@ -29,6 +31,8 @@ BEGIN = "# BEGIN cloudforge tenant accounts (managed by cloudforge.platform.tena
 END = "# END cloudforge tenant accounts"
 BLOCK_RE = re.compile(r"^# tenant: (?P<name>[a-z0-9-]+)\n.*?^# end tenant: (?P=name)\n", re.S | re.M)
 DURATION = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# What /jsz says an account without a limit reserves (the largest unsigned 64-bit number).
+UNLIMITED = 2**63
 
 
 class NatsTenantError(Exception):
@@ -120,9 +124,9 @@ def _stream_state(cfg):
     }
 
 
-async def _streams(servers, user, password, wanted, state, purge, check_mode, timeout):
+async def _streams(servers, user, password, wanted, state, purge, check_mode, policy):
     """Reconcile the account's streams as the tenant; returns (actions, before, after)."""
-    async with nats_client.jetstream(servers, user, password, timeout) as js:
+    async with nats_client.jetstream(servers, user, password, policy.timeout, policy) as js:
         existing = {}
         for info in await js.streams_info():
             existing[info.config.name] = _stream_state(info.config)
@@ -179,9 +183,15 @@ def _read_accounts(accounts_file):
         return None
 
 
-def reconcile(bao, tenants, options, check_mode):
-    """All tenants in one pass: one accounts file write and one reload for the whole batch."""
+def reconcile(bao, tenants, options, check_mode, backend=None):
+    """All tenants in one pass: one accounts file write and one reload for the whole batch.
+
+    A tenant that fails (its credentials cannot be read, it does not fit in the server's JetStream storage, the server
+    does not accept its user, its streams fail) is recorded on its Plan and its block stays as it was; the others are
+    written, reloaded and get their streams.
+    """
     state = options.get("state") or "present"
+    where = backend or Backend("nats", options["servers"][0])
     current_text = _read_accounts(options["accounts_file"])
     blocks = parse_blocks(current_text)
     new_blocks = dict(blocks)
@@ -190,31 +200,107 @@ def reconcile(bao, tenants, options, check_mode):
         plan = Plan(spec["name"])
         plans.append(plan)
         plan.before["account"] = spec["names"]["nats_account"] if spec["name"] in blocks else None
-        if state == "absent":
-            _plan_account_removal(spec, plan, blocks, new_blocks, options, check_mode)
-            continue
-        password = _plan_account(bao, spec, plan, blocks, new_blocks, check_mode)
-        if password is not None:
-            creds[spec["name"]] = password
-    _write_accounts(tenants, options, state, current_text, new_blocks, creds, check_mode)
+        try:
+            if state == "absent":
+                _plan_account_removal(spec, plan, blocks, new_blocks, options, check_mode)
+                continue
+            password = _plan_account(bao, spec, plan, blocks, new_blocks, check_mode)
+            if password is not None:
+                creds[spec["name"]] = password
+        except Exception as exc:  # this tenant only; its block stays as it was
+            _fail(plan, where.describe(exc), spec, blocks, new_blocks, creds)
+    if state == "present" and options.get("monitor_url"):
+        _refuse_over_capacity(tenants, plans, blocks, new_blocks, creds, options, where)
+    _write_accounts(tenants, plans, options, state, current_text, blocks, new_blocks, creds, check_mode, where)
     if state == "present":
-        _reconcile_all_streams(tenants, plans, blocks, creds, options, check_mode)
+        _reconcile_all_streams(tenants, plans, blocks, creds, options, check_mode, where)
     return plans
 
 
+def _fail(plan, message, spec, blocks, new_blocks, creds):
+    """Record a tenant's failure; its account block goes back to what the file had (or stays out of it)."""
+    plan.error = message
+    name = spec["name"]
+    if name in blocks:
+        new_blocks[name] = blocks[name]
+    else:
+        new_blocks.pop(name, None)
+    creds.pop(name, None)
+
+
+def reservation(block):
+    """The JetStream file storage (bytes) an account block reserves (its ``max_file``); 0 when it has none."""
+    match = re.search(r'"max_file": (-?[0-9]+)', block or "")
+    return max(int(match.group(1)), 0) if match else 0
+
+
+def _refuse_over_capacity(tenants, plans, blocks, new_blocks, creds, options, where):
+    """Refuse, before the file is written, each tenant whose reservation does not fit in what the server can hold.
+
+    The server (``/jsz?accounts=true``) says how much file storage JetStream may use (``config.max_storage``) and
+    what each account reserves; the accounts of this file are counted as the file will have them, the other accounts
+    (not tenants) as the server has them.  Tenants are taken in the order given; one that does not fit is refused
+    with the numbers, and its block stays as it was (the server keeps accepting what it already has).
+    """
+    jsz = nats_client.Monitor(options["monitor_url"], RetryPolicy.from_params(options)).get("jsz?accounts=true")
+    limit = int((jsz.get("config") or {}).get("max_storage") or 0)
+    if limit <= 0:
+        return
+    ours = {b["nats_account"] for b in (s["names"] for s in tenants)} | set(_accounts_in(new_blocks))
+    others = sum(
+        int(a.get("reserved_storage") or 0)
+        for a in jsz.get("account_details") or []
+        if a.get("name") not in ours and 0 <= int(a.get("reserved_storage") or 0) < UNLIMITED
+    )
+    in_run = {s["name"] for s in tenants}
+    used = others + sum(reservation(b) for name, b in new_blocks.items() if name not in in_run)
+    for spec, plan in zip(tenants, plans):
+        if plan.error is not None or spec["name"] not in new_blocks:
+            continue
+        need = reservation(new_blocks[spec["name"]])
+        if used + need <= limit:
+            used += need
+            continue
+        free = max(limit - used, 0)
+        message = (
+            f"tenant {spec['name']}: its streams reserve {need} bytes of JetStream file storage "
+            f"({_stream_sizes(spec)}), but the server holds at most {limit} bytes (jetstream max_file_store) and "
+            f"{used} bytes are reserved by other accounts, so {free} bytes are free; nothing of this tenant was "
+            f"changed. Fix: lower the max_bytes (or replicas) of its streams to fit in {free} bytes, or raise the "
+            f"server's jetstream max_file_store"
+        )
+        _fail(plan, f"{where.name} at {where.url}: {message}", spec, blocks, new_blocks, creds)
+
+
+def _stream_sizes(spec):
+    return ", ".join(f"{s['name']} {s['max_bytes']} x {s['replicas']}" for s in spec["streams"]) or "no streams"
+
+
+def _accounts_in(new_blocks):
+    return [m.group(1) for b in new_blocks.values() for m in [re.search(r"^([A-Z0-9_]+): \{", b, re.M)] if m]
+
+
 def _plan_account_removal(spec, plan, blocks, new_blocks, options, check_mode):
-    """The tenant's account leaves the accounts file; its streams are deleted with ``purge``, else kept."""
+    """The tenant's account leaves the accounts file; its streams are deleted with ``purge``, else kept.
+
+    Without ``purge`` the account is removed even when its streams cannot be listed (its JetStream was never enabled,
+    say): the data stays in the server's store either way, and a tenant that failed to provision can be removed.
+    """
     names = spec["names"]
     servers = options["servers"]
     plan.after["account"] = None
     if spec["name"] not in blocks:
         return
     password = _password_in(blocks[spec["name"]])
-    acts, before, after = asyncio.run(
-        _streams(
-            servers, names["nats_user"], password, {}, "absent", options.get("purge"), check_mode, _timeout(options)
+    purge = options.get("purge")
+    try:
+        acts, before, after = asyncio.run(
+            _streams(servers, names["nats_user"], password, {}, "absent", purge, check_mode, _policy(options))
         )
-    )
+    except nats_client.NatsError as exc:
+        if purge:
+            raise
+        acts, before, after = [], {}, {f"(not listed: {exc.answer or exc})": {}}
     plan.actions.extend((a, _noop) for a in acts)
     plan.before["streams"], plan.after["streams"] = before, after
     if after:
@@ -257,31 +343,93 @@ def _plan_account(bao, spec, plan, blocks, new_blocks, check_mode):
     return data["password"]
 
 
-def _write_accounts(tenants, options, state, current_text, new_blocks, creds, check_mode):
-    """Write the accounts file (and the include into the server config) once, reload, wait for the new users."""
+def _write_accounts(tenants, plans, options, state, current_text, blocks, new_blocks, creds, check_mode, where):
+    """Write the accounts file (and the include into the server config) once, reload, wait for the new users.
+
+    If the server refuses the reload (its configuration load time does not change, or it accepts none of the changed
+    users), the previous file is written back and reloaded, and every tenant whose block changed fails: the shared
+    file never stays in a state that breaks every later run.  A user the server does not accept fails its tenant.
+    """
     accounts_file, server_config = options["accounts_file"], options.get("server_config")
     new_text = render_file(new_blocks)
     include = ensure_include(server_config, accounts_file) if server_config else None
-    if not (new_text != current_text or include) or check_mode:
+    if not (new_text != (current_text if current_text is not None else None) or include) or check_mode:
         return
+    changed = [
+        (s, p) for s, p in zip(tenants, plans) if p.error is None and new_blocks.get(s["name"]) != blocks.get(s["name"])
+    ]
+    monitor = (
+        nats_client.Monitor(options["monitor_url"], RetryPolicy.from_params(options))
+        if options.get("monitor_url")
+        else None
+    )
+    loaded = monitor.config_load_time() if monitor and options.get("pid") else None
+    original_config = _read_accounts(server_config) if include else None
     if include:
         _write(server_config, include)
     _write(accounts_file, new_text)
-    if options.get("pid"):
-        nats_client.reload_server(options["pid"])
-    for spec in tenants:
-        user = spec["names"]["nats_user"]
-        if state == "present" and not nats_client.wait_until(options["servers"], user, creds[spec["name"]], True):
-            raise NatsTenantError(
-                f"tenant {spec['name']}: NATS does not accept user {user} after the reload; check the server log"
+    if not options.get("pid"):
+        return
+    nats_client.reload_server(options["pid"])
+    refused = monitor is not None and not _reloaded(monitor, loaded)
+    waiting = [(s, p) for s, p in changed if state == "present"]
+    rejected = [] if refused else _not_accepted(waiting, options, creds)
+    if refused or (waiting and len(rejected) == len(waiting) and monitor is None):
+        _restore(accounts_file, current_text, server_config, original_config, options)
+        for spec, plan in changed:
+            _fail(
+                plan,
+                f"{where.name} at {where.url}: the server did not take the new accounts file (reload "
+                f"refused; its log says why); the previous file was restored",
+                spec,
+                blocks,
+                new_blocks,
+                creds,
             )
+        return
+    for spec, plan in rejected:
+        user = spec["names"]["nats_user"]
+        message = f"{where.name} at {where.url}: the server does not accept user {user} after the reload; check its log"
+        plan.error = message
+        creds.pop(spec["name"], None)
 
 
-def _reconcile_all_streams(tenants, plans, blocks, creds, options, check_mode):
-    """Every tenant's streams, as the tenant, on one asyncio loop (at most 16 connections at a time)."""
-    servers, timeout = options["servers"], _timeout(options)
+def _reloaded(monitor, before, seconds=5):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if monitor.config_load_time() != before:
+            return True
+        time.sleep(nats_client.POLL_SECONDS)
+    return False
+
+
+def _not_accepted(waiting, options, creds):
+    return [
+        (s, p)
+        for s, p in waiting
+        if not nats_client.wait_until(options["servers"], s["names"]["nats_user"], creds.get(s["name"]), True)
+    ]
+
+
+def _restore(accounts_file, current_text, server_config, original_config, options):
+    """Put back the accounts file (and the server config) as they were, and reload."""
+    if current_text is None:
+        os.unlink(accounts_file)
+    else:
+        _write(accounts_file, current_text)
+    if original_config is not None:
+        _write(server_config, original_config)
+    nats_client.reload_server(options["pid"])
+
+
+def _reconcile_all_streams(tenants, plans, blocks, creds, options, check_mode, where):
+    """Every tenant's streams, as the tenant, on one asyncio loop (at most 16 connections at a time); a tenant whose
+    streams fail is recorded as failed, the others complete."""
+    servers, policy = options["servers"], _policy(options)
     jobs = [
-        (s, p) for s, p in zip(tenants, plans) if s["name"] in creds and not (check_mode and s["name"] not in blocks)
+        (s, p)
+        for s, p in zip(tenants, plans)
+        if p.error is None and s["name"] in creds and not (check_mode and s["name"] not in blocks)
     ]
 
     async def all_streams():
@@ -291,17 +439,21 @@ def _reconcile_all_streams(tenants, plans, blocks, creds, options, check_mode):
             async with limit:
                 wanted = {s["name"]: desired_stream(spec, s) for s in spec["streams"]}
                 user = spec["names"]["nats_user"]
-                return await _streams(servers, user, creds[spec["name"]], wanted, "present", False, check_mode, timeout)
+                return await _streams(servers, user, creds[spec["name"]], wanted, "present", False, check_mode, policy)
 
-        return await asyncio.gather(*(one(spec) for spec, _plan in jobs))
+        return await asyncio.gather(*(one(spec) for spec, _plan in jobs), return_exceptions=True)
 
-    for (_spec, plan), (acts, before, after) in zip(jobs, asyncio.run(all_streams()) if jobs else []):
+    for (_spec, plan), outcome in zip(jobs, asyncio.run(all_streams()) if jobs else []):
+        if isinstance(outcome, BaseException):
+            plan.error = where.describe(outcome)
+            continue
+        acts, before, after = outcome
         plan.actions.extend((a, _noop) for a in acts)
         plan.before["streams"], plan.after["streams"] = before, after
 
 
-def _timeout(options):
-    return options.get("connect_timeout") or 10
+def _policy(options):
+    return RetryPolicy.from_params(dict(options, timeout=options.get("timeout") or options.get("connect_timeout")))
 
 
 def _noop():

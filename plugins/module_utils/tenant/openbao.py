@@ -150,7 +150,10 @@ def plan_tenant(bao, spec, options, mounts, auth_mounts):
     return plan
 
 
-def reconcile(bao, tenants, options, check_mode):
+def reconcile(bao, tenants, options, check_mode, backend=None):
+    """Every tenant concurrently; one tenant's failure is recorded on its Plan (common/plan.py), the others go on."""
     mounts = bao.mounts()
     auth_mounts = bao.auth_mounts()
-    return run_plans(lambda spec: plan_tenant(bao, spec, options, mounts, auth_mounts), tenants, check_mode)
+    return run_plans(
+        lambda spec: plan_tenant(bao, spec, options, mounts, auth_mounts), tenants, check_mode, backend=backend
+    )

@@ -19,7 +19,7 @@ class _Connection:
         self.js = js
         self.closed = False
 
-    def jetstream(self):
+    def jetstream(self, **opts):
         return self.js
 
     async def close(self):
