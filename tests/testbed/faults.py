@@ -234,9 +234,36 @@ def callback_env(events):
     }
 
 
-def kill_group(proc):
-    """SIGKILL the playbook's whole process group (ansible-playbook, its workers, the running module)."""
-    os.killpg(proc.pid, signal.SIGKILL)
+def _children():
+    """{ppid: [pid, ...]} of every process now."""
+    tree = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        tree.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    return tree
+
+
+def kill_tree(proc):
+    """SIGKILL ansible-playbook and every process under it: its workers and the module each is running.
+
+    Ansible's workers call setsid(), so a kill of the playbook's process group alone would leave a running module
+    alive to finish its work; this is what a container or cgroup kill does. The tree is frozen (SIGSTOP) first,
+    so nothing forks or finishes while it is being walked.
+    """
+    found, todo = [], [proc.pid]
+    while todo:
+        pid = todo.pop()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGSTOP)
+            found.append(pid)
+        todo.extend(c for c in _children().get(pid, []) if c not in found)
+    for pid in found:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return found
 
 
 def _new_events(path, offset):
@@ -283,7 +310,7 @@ def run_watched(cmd, env, cwd, events, handlers, timeout=600, observer=None):
                 break
             if time.monotonic() - began > timeout and not timed_out:
                 timed_out = True
-                kill_group(proc)
+                kill_tree(proc)
             time.sleep(0.02)
     completed = SimpleNamespace(
         returncode=proc.returncode, stdout=out.read_text(), stderr=err.read_text(), timed_out=timed_out
