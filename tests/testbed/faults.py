@@ -165,8 +165,8 @@ class FaultProxy:
                 cut, self.cut = self.cut, None
                 if cut["hook"]:
                     cut["hook"]()
-                self.set_mode(cut["mode"])
                 self.cut_done.set()
+                self.set_mode(cut["mode"])
             return self.mode in ("pass", "delay")
 
     # -- faults -------------------------------------------------------------------------------------------------
