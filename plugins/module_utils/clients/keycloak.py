@@ -19,7 +19,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy, unreachable
 
 try:
     from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection, urls_patterns
@@ -73,9 +73,20 @@ def _translate(what: str, exc: Exception, url: str) -> KeycloakError:
     code = getattr(exc, "response_code", None)
     if code is None:  # KeycloakConnectionError: nothing answered; its cause says why
         cause = exc.__cause__ or exc
-        return KeycloakError(f"Keycloak {what}: cannot reach {url}: {cause}", what, f"cannot reach it: {cause}")
+        return KeycloakError(f"Keycloak {what}: cannot reach {url}: {cause}", what, unreachable(cause))
     words = _server_answer(exc)
     return KeycloakError(f"Keycloak {what}: HTTP {code}: {words}", what, f"{code} {words}")
+
+
+def _json_answer(method: str, path: str, response: Any) -> Any:
+    """``response`` unless it is a 2xx with a body that is not JSON."""
+    body = getattr(response, "content", b"") or b""
+    if 200 <= getattr(response, "status_code", 0) < 300 and body.strip():
+        try:
+            response.json()
+        except ValueError:
+            raise _not_json(f"{method} {path.split('?')[0]}", body) from None
+    return response
 
 
 def _not_json(what: str, body: bytes) -> KeycloakError:
@@ -179,6 +190,20 @@ class _Connection(KeycloakOpenIDConnection):
 
     def get_token(self) -> None:
         self.token = self._tokens.current()
+
+    # Every admin answer passes here: a 2xx whose body is not JSON (an HTML page from a proxy, say) is an error in
+    # those words, before python-keycloak hands the raw bytes on.
+    def raw_get(self, path: str, **kwargs: Any) -> Any:
+        return _json_answer("GET", path, super().raw_get(path, **kwargs))
+
+    def raw_post(self, path: str, data: Any, **kwargs: Any) -> Any:
+        return _json_answer("POST", path, super().raw_post(path, data, **kwargs))
+
+    def raw_put(self, path: str, data: Any, **kwargs: Any) -> Any:
+        return _json_answer("PUT", path, super().raw_put(path, data, **kwargs))
+
+    def raw_delete(self, path: str, data: Any = None, **kwargs: Any) -> Any:
+        return _json_answer("DELETE", path, super().raw_delete(path, data, **kwargs))
 
     def refresh_token(self) -> None:
         self.token = self._tokens.renew(self.token)

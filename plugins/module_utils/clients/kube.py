@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import (
     IDEMPOTENT_METHODS,
     RetryPolicy,
+    unreachable,
 )
 
 try:
@@ -66,7 +67,7 @@ class KubeConnectionError(Exception):
     def __init__(self, request: str, exc: BaseException) -> None:
         reason = getattr(exc, "reason", None) or exc
         self.request = request
-        self.answer = f"cannot reach it: {type(reason).__name__}: {reason}"
+        self.answer = unreachable(f"{type(reason).__name__}: {reason}")
         super().__init__(f"{request}: {self.answer}")
 
 

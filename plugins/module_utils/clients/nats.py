@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError, URLError
 from urllib.request import urlopen
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy, unreachable
 
 try:
     import nats
@@ -77,7 +77,7 @@ def _words(exc: BaseException) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return "no answer in time (timed out)"
     if isinstance(exc, (OSError,)) or (HAS_NATS and isinstance(exc, NoServersError)):
-        return f"cannot reach it: {type(exc).__name__}: {exc}"
+        return unreachable(f"{type(exc).__name__}: {exc}")
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -95,8 +95,19 @@ def _transient(exc: BaseException) -> bool:
 
 
 async def connect_once(servers: list[str], user: str | None, password: str | None, timeout: float) -> Client:
-    """One connection attempt as ``user``, never reconnecting, bounded by ``timeout`` seconds whatever nats-py does."""
-    return await asyncio.wait_for(
+    """One connection attempt as ``user``, never reconnecting, bounded by ``timeout`` seconds whatever nats-py does.
+
+    nats-py reports a refused connection to its error callback and then waits; the first error it reports ends the
+    attempt with that error (a refused connection is told from a server that does not answer).
+    """
+    errors: list[BaseException] = []
+    failed = asyncio.Event()
+
+    async def on_error(exc: BaseException) -> None:
+        errors.append(exc)
+        failed.set()
+
+    attempt = asyncio.ensure_future(
         nats.connect(
             servers=servers,
             user=user,
@@ -104,9 +115,20 @@ async def connect_once(servers: list[str], user: str | None, password: str | Non
             connect_timeout=timeout,
             allow_reconnect=False,
             max_reconnect_attempts=0,
-        ),
-        timeout + 1,
+            error_cb=on_error,
+        )
     )
+    waiter = asyncio.ensure_future(failed.wait())
+    finished, _pending = await asyncio.wait({attempt, waiter}, timeout=timeout + 1, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if attempt in finished:
+        return attempt.result()
+    attempt.cancel()
+    with contextlib.suppress(BaseException):
+        await attempt
+    if errors:
+        raise errors[0]
+    raise asyncio.TimeoutError()
 
 
 async def connect(
@@ -186,7 +208,7 @@ class Monitor:
         try:
             body = self.policy.call(once, transient)
         except (URLError, OSError) as exc:
-            words = f"{exc.code} {exc.reason}" if isinstance(exc, HTTPError) else f"cannot reach it: {exc}"
+            words = f"{exc.code} {exc.reason}" if isinstance(exc, HTTPError) else unreachable(exc)
             raise NatsError(f"NATS monitoring {url}: {words}", f"GET {url}", words) from exc
         try:
             data = json.loads(body)

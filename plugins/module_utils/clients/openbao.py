@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy, unreachable
 
 # A KV v2 mount answers this for a moment after it is enabled; the request is retried.
 KV_UPGRADING = "Upgrading from non-versioned to versioned data"
@@ -96,8 +96,18 @@ def _answer(exc: Exception) -> str:
     if isinstance(exc, requests.exceptions.RequestException):
         reason = exc.args[0] if exc.args else exc
         reason = getattr(reason, "reason", reason)
-        return f"cannot reach it: {type(exc).__name__}: {reason}"
+        return unreachable(f"{type(exc).__name__}: {reason}")
     return f"{type(exc).__name__}: {exc}"
+
+
+def _json_only(result: Any) -> Any:
+    """hvac hands back the raw response of a 2xx answer that is not JSON: an error, unless the body is empty."""
+    if HAS_HVAC and isinstance(result, requests.Response) and result.content.strip():
+        try:
+            result.json()
+        except ValueError as exc:  # requests' JSONDecodeError, with the body in .doc
+            raise exc from None
+    return result
 
 
 class OpenBao:
@@ -155,7 +165,7 @@ class OpenBao:
         deadline = time.monotonic() + retry_seconds
         while True:
             try:
-                return func()
+                return _json_only(func())
             except hvac.exceptions.InvalidPath:
                 return None
             except hvac.exceptions.VaultError as exc:

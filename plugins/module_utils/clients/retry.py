@@ -38,6 +38,14 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRAC
 _T = TypeVar("_T")
 
 
+def unreachable(detail: object) -> str:
+    """The words for a request that got no answer: none in time (a timeout), or none at all (refused, reset, DNS)."""
+    text = str(detail)
+    if "timed out" in text.lower() or "timeout" in type(detail).__name__.lower():
+        return f"no answer in time (timed out): {text}"
+    return f"cannot reach it: {text}"
+
+
 class RetryPolicy:
     """How long one request may take (``timeout``) and how often a transient failure is retried (``retries``)."""
 

@@ -14,7 +14,7 @@ import json
 from typing import Any, Callable
 from urllib.parse import urlparse
 
-from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy
+from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy, unreachable
 
 try:
     import urllib3
@@ -55,7 +55,7 @@ def words(exc: BaseException) -> str:
         return f"{exc._code} {(exc._body or '')[:200]}"
     if isinstance(exc, urllib3.exceptions.HTTPError):
         reason = getattr(exc, "reason", None) or exc
-        return f"cannot reach it: {type(reason).__name__}: {reason}"
+        return unreachable(f"{type(reason).__name__}: {reason}")
     if isinstance(exc, MalformedAnswer):
         return exc.answer
     return str(exc) or type(exc).__name__  # another client's error (OpenBao's, where the keys are kept) says whose

@@ -346,55 +346,106 @@ def _plan_account(bao, spec, plan, blocks, new_blocks, check_mode):
 def _write_accounts(tenants, plans, options, state, current_text, blocks, new_blocks, creds, check_mode, where):
     """Write the accounts file (and the include into the server config) once, reload, wait for the new users.
 
-    If the server refuses the reload (its configuration load time does not change, or it accepts none of the changed
-    users), the previous file is written back and reloaded, and every tenant whose block changed fails: the shared
-    file never stays in a state that breaks every later run.  A user the server does not accept fails its tenant.
+    If the server refuses the reload (with ``monitor_url``: its configuration load time does not change), the file
+    goes back to what it was and each changed tenant is then tried on its own: one whose block the server refuses
+    fails, with the previous block kept, and the others are written.  Without ``monitor_url`` a reload after which
+    the server accepts none of the changed users is undone the same way, for all of them.  The shared file never
+    stays in a state that breaks every later run.  A user the server does not accept fails its tenant.
     """
     accounts_file, server_config = options["accounts_file"], options.get("server_config")
     new_text = render_file(new_blocks)
     include = ensure_include(server_config, accounts_file) if server_config else None
-    if not (new_text != (current_text if current_text is not None else None) or include) or check_mode:
+    if not (new_text != current_text or include) or check_mode:
         return
     changed = [
         (s, p) for s, p in zip(tenants, plans) if p.error is None and new_blocks.get(s["name"]) != blocks.get(s["name"])
     ]
-    monitor = (
-        nats_client.Monitor(options["monitor_url"], RetryPolicy.from_params(options))
-        if options.get("monitor_url")
-        else None
-    )
-    loaded = monitor.config_load_time() if monitor and options.get("pid") else None
-    original_config = _read_accounts(server_config) if include else None
+    reload = _Reload(options, server_config if include else None)
     if include:
         _write(server_config, include)
     _write(accounts_file, new_text)
     if not options.get("pid"):
         return
-    nats_client.reload_server(options["pid"])
-    refused = monitor is not None and not _reloaded(monitor, loaded)
-    waiting = [(s, p) for s, p in changed if state == "present"]
-    rejected = [] if refused else _not_accepted(waiting, options, creds)
-    if refused or (waiting and len(rejected) == len(waiting) and monitor is None):
-        _restore(accounts_file, current_text, server_config, original_config, options)
+    if not reload():
+        _one_by_one(changed, accounts_file, current_text, blocks, new_blocks, creds, reload, where)
+    waiting = [(s, p) for s, p in changed if state == "present" and p.error is None]
+    rejected = _not_accepted(waiting, options, creds)
+    if waiting and len(rejected) == len(waiting) and reload.monitor is None:
+        reload.undo(accounts_file, current_text)
+        message = (
+            "the server accepts none of the changed users after the reload (refused?); the previous file was restored"
+        )
         for spec, plan in changed:
-            _fail(
-                plan,
-                f"{where.name} at {where.url}: the server did not take the new accounts file (reload "
-                f"refused; its log says why); the previous file was restored",
-                spec,
-                blocks,
-                new_blocks,
-                creds,
-            )
+            _fail(plan, f"{where.name} at {where.url}: {message}; its log says why", spec, blocks, new_blocks, creds)
         return
     for spec, plan in rejected:
         user = spec["names"]["nats_user"]
-        message = f"{where.name} at {where.url}: the server does not accept user {user} after the reload; check its log"
-        plan.error = message
+        plan.error = (
+            f"{where.name} at {where.url}: the server does not accept user {user} after the reload; check its log"
+        )
         creds.pop(spec["name"], None)
 
 
-def _reloaded(monitor, before, seconds=5):
+class _Reload:
+    """Tell the server to reload; whether it took the configuration (unknown without the monitoring URL: True)."""
+
+    def __init__(self, options, server_config):
+        self.pid = options.get("pid")
+        self.monitor = (
+            nats_client.Monitor(options["monitor_url"], RetryPolicy.from_params(options))
+            if options.get("monitor_url") and self.pid
+            else None
+        )
+        # The server config as it was, when the include is being added to it (None: it is not touched).
+        self.server_config = server_config
+        self.original_config = _read_accounts(server_config) if server_config else None
+
+    def __call__(self):
+        before = self.monitor.config_load_time() if self.monitor else None
+        nats_client.reload_server(self.pid)
+        return self.monitor is None or _reloaded(self.monitor, before)
+
+    def undo(self, accounts_file, text):
+        """Put back the accounts file (and the server config) as they were, and reload."""
+        if text is None:
+            os.unlink(accounts_file)
+        else:
+            _write(accounts_file, text)
+        if self.original_config is not None:
+            _write(self.server_config, self.original_config)
+        nats_client.reload_server(self.pid)
+
+
+def _one_by_one(changed, accounts_file, current_text, blocks, new_blocks, creds, reload, where):
+    """After a refused reload: from the previous blocks, add each changed tenant's block alone; keep what the server
+    takes, fail (and leave out) what it refuses."""
+    accepted = dict(blocks)
+    _write(accounts_file, render_file(accepted))
+    baseline = reload()
+    for spec, plan in changed:
+        name = spec["name"]
+        if baseline:
+            trial = dict(accepted)
+            if name in new_blocks:
+                trial[name] = new_blocks[name]
+            else:
+                trial.pop(name, None)
+            _write(accounts_file, render_file(trial))
+            if reload():
+                accepted = trial
+                continue
+            _write(accounts_file, render_file(accepted))
+            reload()
+        message = (
+            "the server refused to reload with this tenant's account (for example a user name another account "
+            "already has; its log says why); the previous accounts file was kept for it"
+        )
+        _fail(plan, f"{where.name} at {where.url}: {message}", spec, blocks, new_blocks, creds)
+    if not baseline:
+        reload.undo(accounts_file, current_text)
+
+
+def _reloaded(monitor, before, seconds=3):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if monitor.config_load_time() != before:
@@ -409,17 +460,6 @@ def _not_accepted(waiting, options, creds):
         for s, p in waiting
         if not nats_client.wait_until(options["servers"], s["names"]["nats_user"], creds.get(s["name"]), True)
     ]
-
-
-def _restore(accounts_file, current_text, server_config, original_config, options):
-    """Put back the accounts file (and the server config) as they were, and reload."""
-    if current_text is None:
-        os.unlink(accounts_file)
-    else:
-        _write(accounts_file, current_text)
-    if original_config is not None:
-        _write(server_config, original_config)
-    nats_client.reload_server(options["pid"])
 
 
 def _reconcile_all_streams(tenants, plans, blocks, creds, options, check_mode, where):
