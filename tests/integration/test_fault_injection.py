@@ -312,18 +312,24 @@ def bed(testbed, tmp_path_factory):
 
     bed.reference = bed.run("reference", [OK], observer=observe)
     assert bed.reference.rc == 0, bed.reference.output
-    order = list(marks)
-    for server, prefix in TASK.items():
-        start = next(t for t in order if t.startswith(prefix))
-        end = order[order.index(start) + 1] if order.index(start) + 1 < len(order) else None
-        after = marks[end][server] if end else bed.proxy[server].chunks
-        bed.chunks[server] = after - marks[start][server]
+    bed.chunks = _chunks_per_task(marks, bed.proxy)
     bed.ok = snapshot(bed, OK)
     yield bed
     for proxy in bed.proxy.values():
         proxy.close()
     print("\nfault injection, seconds per tenant.yml run:", json.dumps(TIMES))
     print("client chunks per backend task for the reference tenant:", json.dumps(bed.chunks))
+
+
+def _chunks_per_task(marks, proxies):
+    """Client chunks each backend's task sent to its server: from its start to the next task's start."""
+    order, chunks = list(marks), {}
+    for server, prefix in TASK.items():
+        start = next(t for t in order if t.startswith(prefix))
+        end = order[order.index(start) + 1] if order.index(start) + 1 < len(order) else None
+        after = marks[end][server] if end else proxies[server].chunks
+        chunks[server] = after - marks[start][server]
+    return chunks
 
 
 def cut_midway(bed, server, **how):
