@@ -89,6 +89,15 @@ def answer(exc: BaseException) -> str:
     return f"{type(exc).__name__}({args})" if args else f"{type(exc).__name__} (the server gave no reason)"
 
 
+class PlanFailed(Exception):
+    """Raised by code that acts as it plans (tenant/kubernetes.py): ``plan`` holds what was done before ``cause``."""
+
+    def __init__(self, plan: Plan, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.plan = plan
+        self.cause = cause
+
+
 def name_of(item: Any) -> str:
     return str(item.get("name")) if isinstance(item, dict) else str(item)
 
@@ -117,6 +126,9 @@ def run_plans(
         try:
             plan = plan_one(spec)
             plan.apply(check_mode)
+        except PlanFailed as exc:  # what was done before the failure stays in the tenant's result
+            plan = exc.plan
+            plan.error = where.describe(exc.cause)
         except Exception as exc:  # one tenant's failure, in the server's words; the other tenants go on
             if plan is None:
                 return failed_plan(spec, where.describe(exc))

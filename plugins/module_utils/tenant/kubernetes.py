@@ -27,7 +27,7 @@ from ansible_collections.cloudforge.platform.plugins.module_utils.common.kube_ob
     contains,
     strip,
 )
-from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan, run_plans
+from ansible_collections.cloudforge.platform.plugins.module_utils.common.plan import Plan, PlanFailed, run_plans
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import ownership
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
 
@@ -241,8 +241,7 @@ def quota_problems(snapshot, spec):
     return problems
 
 
-def provision(kube, snapshot, spec, options, check_mode):
-    res = TenantResult(spec["name"])
+def provision(kube, snapshot, spec, options, check_mode, res):
     objs = tenant_render.render(spec, options)
     ns_obj, rest = objs[0], objs[1:]
     # Everything in the tenant's way is read and checked before the first write (--check reports a refusal too).
@@ -257,8 +256,7 @@ def provision(kube, snapshot, spec, options, check_mode):
     return res
 
 
-def remove(kube, snapshot, spec, options, check_mode):
-    res = TenantResult(spec["name"])
+def remove(kube, snapshot, spec, options, check_mode, res):
     ns = spec["names"]["namespace"]
     ns_path = tenant_render.kind_path("Namespace", name=ns)
     namespace = kube.get(ns_path)
@@ -311,6 +309,15 @@ def _require_only_own_objects(snapshot, spec, ns):
             require_owned(spec, obj)
 
 
+def _acting(func, kube, snapshot, spec, options, check_mode):
+    """``func`` (provision or remove) acts as it goes: when it fails, what it did so far stays in the result."""
+    res = TenantResult(spec["name"])
+    try:
+        return func(kube, snapshot, spec, options, check_mode, res)
+    except Exception as exc:
+        raise PlanFailed(res, exc) from exc
+
+
 def reconcile(kube, tenants, options, check_mode, workers=16, backend=None):
     """Provision (or remove) every tenant concurrently; a tenant whose quota is below its current usage fails before
     anything of it is written, and one tenant's failure (common/plan.py) does not stop the others."""
@@ -319,13 +326,13 @@ def reconcile(kube, tenants, options, check_mode, workers=16, backend=None):
 
     def one(spec):
         if state == "absent":
-            return remove(kube, snapshot, spec, options, check_mode)
+            return _acting(remove, kube, snapshot, spec, options, check_mode)
         problems = quota_problems(snapshot, spec)
         if problems:
             raise ValueError(
                 f"{len(problems)} quota problem(s), nothing of tenant {spec['name']} was changed:\n- "
                 + "\n- ".join(problems)
             )
-        return provision(kube, snapshot, spec, options, check_mode)
+        return _acting(provision, kube, snapshot, spec, options, check_mode)
 
     return run_plans(one, tenants, check_mode, workers, backend)

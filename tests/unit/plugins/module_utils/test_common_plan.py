@@ -114,3 +114,23 @@ def test_a_failure_before_any_tenant_lists_every_tenant(capsys):
     )
     assert [f["name"] for f in result["failed_tenants"]] == ["acme", "globex", "initech", "umbrella"]
     assert all(f["msg"] == result["msg"] for f in result["failed_tenants"])
+
+
+def test_code_that_acts_as_it_plans_keeps_what_it_did_when_it_fails():
+    # tenant/kubernetes.py applies each object as it goes; a failure half-way must not report "nothing done".
+    def plan_one(spec):
+        plan = common_plan.Plan(spec["name"])
+        plan.actions.append(("create Namespace/tenant-" + spec["name"], None))
+        if spec["name"] == "globex":
+            raise common_plan.PlanFailed(plan, ConnectionResetError("connection reset by peer"))
+        return plan
+
+    plans = common_plan.run_plans(plan_one, TENANTS[:2], False, 2, BAO)
+    assert plans[0].result() == {"name": "acme", "changed": True, "actions": ["create Namespace/tenant-acme"]}
+    assert plans[1].result() == {
+        "name": "globex",
+        "changed": True,
+        "actions": ["create Namespace/tenant-globex"],
+        "failed": True,
+        "msg": "openbao at https://127.0.0.1:8200: connection reset by peer",
+    }
