@@ -80,6 +80,10 @@ def plan_tenant(s3, bao, spec, options, all_buckets):
     plan = Plan(spec["name"])
     buckets = dict(zip(names["buckets"], spec["buckets"]))
     owned = {b for b in all_buckets if b.startswith(names["bucket_prefix"]) and _tenant_of(s3, b) == spec["name"]}
+    # A bucket of the spec left empty and untagged is what a create interrupted before its tag leaves (_make_bucket
+    # is two requests): it is the tenant's, tagged by this run, so a re-run converges and removal works.
+    interrupted = {b for b in (set(buckets) & all_buckets) - owned if _tenant_of(s3, b) is None and _is_empty(s3, b)}
+    owned |= interrupted
     for bucket in sorted((set(buckets) & all_buckets) - owned):
         _require(
             spec,
@@ -96,6 +100,11 @@ def plan_tenant(s3, bao, spec, options, all_buckets):
         _plan_revoke(s3, plan, access)
         _plan_bucket_removal(s3, plan, existing, options.get("purge"))
         return plan
+    for bucket in sorted(interrupted):
+        plan.add(
+            f"mark bucket {bucket} (empty and unmarked: left by a create interrupted before its tag)",
+            lambda b=bucket: _tag_bucket(s3, b, spec["name"]),
+        )
     _plan_buckets(s3, spec, plan, buckets, existing)
     for bucket in sorted(owned - set(buckets)):
         plan.kept.append(
@@ -267,8 +276,16 @@ def _tenant_of(s3, bucket):
     return (tags or {}).get(TENANT_TAG)
 
 
+def _is_empty(s3, bucket):
+    return next(iter(s3.client.list_objects(bucket, recursive=True, include_version=True)), None) is None
+
+
 def _make_bucket(s3, bucket, tenant):
     s3.client.make_bucket(bucket)
+    _tag_bucket(s3, bucket, tenant)
+
+
+def _tag_bucket(s3, bucket, tenant):
     tags = Tags.new_bucket_tags()
     tags[TENANT_TAG] = tenant
     s3.client.set_bucket_tags(bucket, tags)
