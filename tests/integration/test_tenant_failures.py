@@ -3,7 +3,7 @@
 """One tenant failing on one backend never stops the others (docs/resilience.md), on the real test bed.
 
 - Over capacity: a tenant whose streams reserve more JetStream storage than the test bed's NATS holds (its
-  max_file_store is 1 GiB) is refused by nats_tenant before the shared accounts file is written, with the server's
+  max_file_store is 4 GiB) is refused by nats_tenant before the shared accounts file is written, with the server's
   numbers; the other two tenants of the same run complete on every backend (read back out of band), the refused one
   is removed by tenant_remove.yml, and once its spec fits a re-run converges and the next run is changed=0.
 - A malformed answer and a timeout: a small HTTP proxy on loopback in front of the real Keycloak (and only Keycloak)
@@ -157,12 +157,12 @@ def test_a_tenant_over_nats_capacity_fails_alone_and_can_be_removed(
     pb, tmp_path, kube, bao, keycloak, minio, nats, platform
 ):
     good, other, big = f"cap-a-{RUN}", f"cap-b-{RUN}", f"cap-big-{RUN}"
-    specs = write_specs(tmp_path / "tenants", [_spec(good), _spec(big, "2Gi"), _spec(other)])
+    specs = write_specs(tmp_path / "tenants", [_spec(good), _spec(big, "8Gi"), _spec(other)])
     run = pb("tenant", {"cloudforge_tenants_dir": str(specs)})
     assert run.rc != 0, run.output
     message = _final_failure(run)
-    assert f"{big} on nats: nats at {nats['url']}: tenant {big}: its streams reserve 2147483648 bytes" in message
-    assert "the server holds at most 1073741824 bytes (jetstream max_file_store)" in message
+    assert f"{big} on nats: nats at {nats['url']}: tenant {big}: its streams reserve 8589934592 bytes" in message
+    assert "the server holds at most 4294967296 bytes (jetstream max_file_store)" in message
     assert "Fix: lower the max_bytes (or replicas) of its streams" in message
     assert good not in message and other not in message
     # The other two are complete on every backend; the refused one everywhere but NATS, and not in the shared file.

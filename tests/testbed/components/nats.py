@@ -55,7 +55,7 @@ http: 127.0.0.1:{monitor}
 jetstream {{
   store_dir: {json.dumps(str(store))}
   max_memory_store: 64MB
-  max_file_store: 1GB
+  max_file_store: 4GB
 }}
 accounts {{
   SYS: {account("sys")}
