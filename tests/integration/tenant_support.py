@@ -114,3 +114,19 @@ def run_task(tmp_path, inventory, module, args, check=False, diff=False, verbosi
         )
     )
     return run_playbook(playbook, inventory, check=check, diff=diff, verbosity=verbosity)
+
+
+def keycloak_admin_token(keycloak):
+    """A fresh admin token of the test bed's Keycloak (``keycloak``: its component info), for reading it back."""
+    import requests
+
+    return requests.post(
+        f"{keycloak['url']}/realms/master/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": keycloak["admin_user"],
+            "password": keycloak["admin_password"],
+        },
+        timeout=30,
+    ).json()["access_token"]

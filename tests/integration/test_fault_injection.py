@@ -23,7 +23,7 @@ import pytest
 import requests
 import yaml
 from kubernetes import client, config
-from tenant_support import PLAYBOOKS, ROOT, Run, inventory_path, write_specs
+from tenant_support import PLAYBOOKS, ROOT, Run, inventory_path, keycloak_admin_token, write_specs
 from testbed import faults, platform_standin, procs
 
 RUN = uuid.uuid4().hex[:4]
@@ -200,16 +200,7 @@ class _Keycloak:
         self.base = f"{self.info['url']}/admin/realms/{platform_standin.REALM}"
 
     def get(self, path, **params):
-        token = requests.post(
-            f"{self.info['url']}/realms/master/protocol/openid-connect/token",
-            data={
-                "grant_type": "password",
-                "client_id": "admin-cli",
-                "username": self.info["admin_user"],
-                "password": self.info["admin_password"],
-            },
-            timeout=30,
-        ).json()["access_token"]
+        token = keycloak_admin_token(self.info)
         resp = requests.get(
             f"{self.base}{path}", headers={"Authorization": f"Bearer {token}"}, params=params, timeout=30
         )

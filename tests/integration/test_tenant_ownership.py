@@ -25,7 +25,7 @@ from kubernetes import client
 from minio import Minio, MinioAdmin
 from minio.credentials import StaticProvider
 from minio.error import S3Error
-from tenant_support import PLAYBOOKS, inventory_path, run_playbook
+from tenant_support import PLAYBOOKS, inventory_path, keycloak_admin_token, run_playbook
 from testbed import platform_standin
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients.s3 import normalise_policy
@@ -244,16 +244,7 @@ class _Keycloak:
         self.base = f"{info['url']}/admin/realms/{REALM}"
 
     def __call__(self, method, path, **kwargs):
-        token = requests.post(
-            f"{self.info['url']}/realms/master/protocol/openid-connect/token",
-            data={
-                "grant_type": "password",
-                "client_id": "admin-cli",
-                "username": self.info["admin_user"],
-                "password": self.info["admin_password"],
-            },
-            timeout=30,
-        ).json()["access_token"]
+        token = keycloak_admin_token(self.info)
         url = self.info["url"] + "/admin/realms" + ("" if path is None else f"/{REALM}{path}")
         return requests.request(method, url, headers={"Authorization": f"Bearer {token}"}, timeout=30, **kwargs)
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
-from tenant_support import PLAYBOOKS, ROOT, inventory_path, run_playbook, write_specs
+from tenant_support import PLAYBOOKS, ROOT, inventory_path, keycloak_admin_token, run_playbook, write_specs
 from testbed import kubeaccess, pki, platform_standin
 
 RUN = uuid.uuid4().hex[:5]
@@ -81,16 +81,7 @@ class _KeycloakAdmin:
     def request(self, method, url, **kwargs):
         import requests
 
-        token = requests.post(
-            f"{self.keycloak['url']}/realms/master/protocol/openid-connect/token",
-            data={
-                "grant_type": "password",
-                "client_id": "admin-cli",
-                "username": self.keycloak["admin_user"],
-                "password": self.keycloak["admin_password"],
-            },
-            timeout=30,
-        ).json()["access_token"]
+        token = keycloak_admin_token(self.keycloak)
         return requests.request(method, url, headers={"Authorization": f"Bearer {token}"}, timeout=30, **kwargs)
 
 
