@@ -22,7 +22,8 @@ import signal
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError, URLError
-from urllib.request import urlopen
+
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients.retry import RetryPolicy, unreachable
 
@@ -197,7 +198,7 @@ class Monitor:
         url = f"{self.url}/{path}"
 
         def once() -> bytes:
-            with urlopen(url, timeout=self.policy.timeout) as resp:  # noqa: S310 - the operator's monitoring URL
+            with open_url(url, timeout=self.policy.timeout) as resp:
                 return resp.read()
 
         def transient(exc: BaseException) -> bool:

@@ -139,7 +139,7 @@ def test_an_oversized_string_and_deep_nesting_are_refused():
     assert "display_name: 100000 characters, above the limit of 4096" in _refused(_spec(display_name="x" * 100000))
     deep = {}
     node = deep
-    for _ in range(20):
+    for _level in range(20):
         node["x"] = {}
         node = node["x"]
     assert "nested more than 12 levels deep" in _refused(_spec(quotas=deep))
@@ -149,7 +149,7 @@ def test_a_structure_sharing_its_parts_is_refused_before_it_is_walked():
     """What yaml.safe_load makes of an alias bomb (lists that share their items) reaches the validation unexpanded
     from any other reader (extra vars): it is refused after MAX_VALUES values, not walked 10^9 times."""
     bomb = ["lol"]
-    for _ in range(9):
+    for _level in range(9):
         bomb = [bomb] * 10
     began = time.monotonic()
     message = _refused(_spec(members=bomb))

@@ -46,7 +46,7 @@ tenant = st.fixed_dictionaries({"name": label, "buckets": children, "consumers":
 def tenant_sets(draw):
     """2 to 4 tenants; often one is another's name followed by '-<segment>', often with children chosen to meet."""
     tenants = []
-    for _ in range(draw(st.integers(min_value=2, max_value=4))):
+    for _index in range(draw(st.integers(min_value=2, max_value=4))):
         new = draw(tenant)
         if tenants and draw(st.booleans()):
             base = draw(st.sampled_from(tenants))
@@ -187,6 +187,7 @@ def test_accepted_sets_never_share_a_name_and_colliding_sets_are_refused(backend
         raws = [_raw(t) for t in tenants]
         collides = _raw_collision(raws, backend)
         counts["collided"] += collides
+        refusal = ""
         try:
             specs = validate_tenants(raws)
         except TenantSpecError as exc:
