@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Hostile input, beyond the field-by-field spec cases: names reserved on a backend, look-alike Unicode, template
 and shell syntax in free text, YAML alias bombs, oversized files and oversized specs (docs/tenants.md, "What the
-validation refuses").  The real ansible-playbook run over such values is tests/integration/test_tenant_hostile_input.py.
+validation refuses").  The real ansible-playbook run over such values is tests/integration/test_hostile_specs_on_testbed.py.
 """
 
 import time

@@ -1,7 +1,7 @@
 # Copyright (c) CloudForge maintainers
 # SPDX-License-Identifier: Apache-2.0
 """The ownership marks of every tenant backend, read back from objects as the servers answer them (no server here:
-tests/integration/test_tenant_ownership.py does the same against the real ones)."""
+tests/integration/test_ownership_on_testbed.py does the same against the real ones)."""
 
 from pathlib import Path
 
