@@ -322,7 +322,7 @@ def _acting(func, kube, snapshot, spec, options, check_mode):
 # Where the platform layer publishes the CA that signs OpenBao's certificate (roles/openbao: Certificate openbao-tls
 # from the ClusterIssuer cloudforge-ca; cert-manager writes the CA into key ca.crt). The ClusterSecretStore of
 # roles/external_secrets trusts the same key.
-OPENBAO_TLS_SECRET = "openbao-tls"
+OPENBAO_TLS_SECRET = "openbao-tls"  # noqa: S105 - the Secret's name, no secret
 
 
 def openbao_ca(kube, openbao_url, ca_file=None, openbao_namespace="openbao"):

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import artifact
 
 ROOT = Path(__file__).resolve().parents[4]
