@@ -57,6 +57,14 @@ options:
       - The module itself does not connect to OpenBao.
     type: str
     aliases: [openbao_address]
+  openbao_ca_cert:
+    description:
+      - PEM file (on the controller) of the CA that signs OpenBao's certificate, published in each tenant namespace as
+        the ConfigMap V(cloudforge-ca) (key V(ca.crt)) that the tenant's SecretStore trusts (C(caProvider)).
+      - Without it and with an V(https) O(openbao_url), the CA is read from the platform layer's Secret V(openbao-tls)
+        (key V(ca.crt) only) in OpenBao's namespace (O(platform_charts)); the task fails before any write when that is
+        missing too.
+    type: path
   kubernetes_auth_mount:
     description:
       - Path of OpenBao's Kubernetes auth method, for the SecretStore.
@@ -202,6 +210,7 @@ def main():
         prune=dict(type="bool", default=True),
         group_prefix=dict(type="str", default=""),
         openbao_url=dict(type="str", aliases=["openbao_address"]),
+        openbao_ca_cert=dict(type="path"),
         kubernetes_auth_mount=dict(type="str", default="kubernetes"),
         platform_charts=dict(type="dict"),
         platform_services=dict(type="dict"),
@@ -231,6 +240,14 @@ def main():
     try:
         kube = kube_client.Kube.from_params(params)
         backend.url = kube.host
+        if params["state"] == "present" and params["openbao_url"]:
+            bao_ns = ((params["platform_charts"] or {}).get("openbao") or {}).get("namespace") or "openbao"
+            try:
+                options["openbao_ca"] = tenant_kube.openbao_ca(
+                    kube, params["openbao_url"], params["openbao_ca_cert"], bao_ns
+                )
+            except ValueError as exc:
+                module.fail_json(msg=str(exc))
         results = tenant_kube.reconcile(kube, params["tenants"], options, module.check_mode, backend=backend)
     except Exception as exc:  # not any one tenant's: kubeconfig, connection, the first LIST refused
         common_plan.fail_module(module, backend, exc, params["tenants"])

@@ -19,6 +19,10 @@ description:
   - With O(openbao_url), the tenant also gets a read-only user V(models-<tenant>) (policy V(models-<tenant>-read), which
     allows reading V(models/<tenant>/...) only) whose keys are generated into the tenant's OpenBao KV mount at V(models/storage); the
     model servers' ServiceAccounts get them through External Secrets Operator. The keys never pass through Ansible.
+  - For a GGUF model (O(format=gguf)) whose source has no C(Modelfile), one is generated and uploaded with the files
+    (listed in the manifest, skipped when the stored one has the same content), since the Ollama runtime runs
+    C(ollama create -f /mnt/models/Modelfile); it holds C(FROM ./<the .gguf file>) and, with O(max_context_length),
+    C(PARAMETER num_ctx). A C(Modelfile) in the source is uploaded as it is.
   - O(state=absent) deletes every version of every object of the model (or of one O(version)).
 author:
   - CloudForge maintainers (@cloudforge)
@@ -49,6 +53,16 @@ options:
     description:
       - Local directory or archive (on the host the task runs on) to upload. Leave it out to verify an existing upload.
     type: path
+  format:
+    description:
+      - The model's format (the spec's C(format)). With V(gguf) and a O(source) without a C(Modelfile), the Modelfile is
+        generated (the source must then hold exactly one C(.gguf) file).
+    type: str
+    choices: [safetensors, gguf]
+  max_context_length:
+    description:
+      - The spec's C(serving.max_context_length); written as C(PARAMETER num_ctx) into a generated Modelfile.
+    type: int
   state:
     description: V(present) uploads and/or verifies; V(absent) deletes the model's objects.
     type: str
@@ -143,6 +157,8 @@ def main():
         model=dict(type="str", required=True),
         version=dict(type="str"),
         source=dict(type="path"),
+        format=dict(type="str", choices=["safetensors", "gguf"]),
+        max_context_length=dict(type="int"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         kv_mount=dict(type="str"),
         **openbao_client.CREDENTIAL_STORE_ARGS,
@@ -168,7 +184,16 @@ def main():
         if p["state"] == "absent":
             plan = model_artifact.plan_remove(s3, p["tenant"], p["model"], p["version"], module.check_mode)
         elif p["source"]:
-            plan = model_artifact.plan_upload(s3, p["tenant"], p["model"], p["version"], p["source"], module.check_mode)
+            plan = model_artifact.plan_upload(
+                s3,
+                p["tenant"],
+                p["model"],
+                p["version"],
+                p["source"],
+                module.check_mode,
+                model_format=p["format"],
+                max_context_length=p["max_context_length"],
+            )
         else:
             plan = model_artifact.check_existing(s3, p["tenant"], p["model"], p["version"])
         reader = Plan("reader")

@@ -316,6 +316,8 @@ def test_check_mode_writes_nothing_then_cpu_model_requests_no_gpu(chat, env, adm
     assert not any("nvidia.com" in k for k in {**resources["requests"], **resources["limits"]})
     assert "nodeSelector" not in predictor and "tolerations" not in predictor
     assert _get(admin, "podmonitors", "model-tiny", "monitoring.coreos.com", "v1") is None
+    # What the Ollama runtime creates the model from, generated from the spec by model.yml.
+    assert _text(s3, f"{T}/tiny/1/Modelfile") == "FROM ./tiny.gguf\n"
 
 
 def _assert_nothing_written(admin, bao, s3, model):
@@ -411,6 +413,41 @@ def _artifact_tasks(tmp_path, kube, minio, steps):
     playbook = tmp_path / f"artifact-{time.monotonic_ns()}.yml"
     playbook.write_text(json.dumps([{"hosts": "platform_controller", "gather_facts": False, "tasks": tasks}]))
     return run_playbook(playbook, inventory_path(kube))
+
+
+def _text(s3, key):
+    resp = s3.get_object("models", key)
+    try:
+        return resp.read().decode("utf-8")
+    finally:
+        resp.close()
+        resp.release_conn()
+
+
+def test_gguf_artifact_gets_its_modelfile_once_and_a_shipped_one_is_kept(kube, minio, s3, tmp_path):
+    source = _write_model(tmp_path / "ctx", {"weights/ctx.Q4_K_M.gguf": b"GGUF" + b"\x07" * 2048})
+    gguf = {"model": "ctx", "source": str(source), "format": "gguf", "max_context_length": 2048}
+    run = _artifact_tasks(tmp_path, kube, minio, [("upload", gguf, False), ("again", gguf, False)])
+    assert run.rc == 0, run.output[-3000:]
+    assert run.task("upload")["uploaded"] == ["Modelfile", "weights/ctx.Q4_K_M.gguf"]
+    assert _text(s3, f"{T}/ctx/1/Modelfile") == "FROM ./weights/ctx.Q4_K_M.gguf\nPARAMETER num_ctx 2048\n"
+    manifest = json.loads(_text(s3, f"{T}/ctx/1/cloudforge-manifest.json"))
+    assert set(manifest["files"]) == {"Modelfile", "weights/ctx.Q4_K_M.gguf"}
+    # Equal content: nothing is uploaded again, the manifest is not rewritten.
+    assert run.task("again")["changed"] is False and run.task("again")["uploaded"] == []
+    assert run.task("again")["unchanged"] == ["Modelfile", "weights/ctx.Q4_K_M.gguf"]
+
+    # A changed context length changes the Modelfile (and only it); a Modelfile in the source is kept as it is.
+    longer = dict(gguf, max_context_length=4096)
+    shipped = _write_model(
+        tmp_path / "own", {"own.gguf": b"GGUF" + b"\x01" * 64, "Modelfile": b"FROM ./own.gguf\nSYSTEM hi\n"}
+    )
+    own = {"model": "own", "source": str(shipped), "format": "gguf", "max_context_length": 4096}
+    run = _artifact_tasks(tmp_path, kube, minio, [("longer", longer, False), ("own", own, False)])
+    assert run.rc == 0, run.output[-3000:]
+    assert run.task("longer")["uploaded"] == ["Modelfile"]
+    assert _text(s3, f"{T}/ctx/1/Modelfile") == "FROM ./weights/ctx.Q4_K_M.gguf\nPARAMETER num_ctx 4096\n"
+    assert _text(s3, f"{T}/own/1/Modelfile") == "FROM ./own.gguf\nSYSTEM hi\n"
 
 
 def _flip_byte(s3, key):

@@ -40,6 +40,9 @@ except ImportError:  # pragma: no cover - the module reports it through clients.
     HAS_MINIO = False
 
 CHUNK = 1024 * 1024
+# What the Ollama runtime (roles/kserve, ClusterServingRuntime cloudforge-ollama) reads: ``ollama create -f
+# /mnt/models/Modelfile``, /mnt/models being the artifact prefix as the storage initializer copies it.
+MODELFILE = "Modelfile"
 PART_SIZE = 64 * CHUNK
 SHA_META = "x-amz-meta-sha256"
 
@@ -127,6 +130,35 @@ def unpack(source, workdir):
     return target
 
 
+def modelfile_text(files, max_context_length=None):
+    """The Modelfile of a GGUF model: FROM its one .gguf file (relative to the Modelfile, so ``/mnt/models/...``),
+    and ``PARAMETER num_ctx`` when the spec sets serving.max_context_length. Nothing else is invented."""
+    ggufs = sorted(rel for rel in files if rel.lower().endswith(".gguf"))
+    if len(ggufs) != 1:
+        found = ", ".join(ggufs) if ggufs else "none"
+        raise ArtifactError(
+            f"source: a GGUF model needs exactly one .gguf file to generate its Modelfile (found: {found}). "
+            f"Fix: keep one .gguf file in the model's directory, or ship a {MODELFILE} next to the files"
+        )
+    lines = [f"FROM ./{ggufs[0]}"]
+    if max_context_length:
+        lines.append(f"PARAMETER num_ctx {int(max_context_length)}")
+    return "\n".join(lines) + "\n"
+
+
+def add_modelfile(files, workdir, model_format, max_context_length=None):
+    """Add the generated Modelfile to ``files`` for a GGUF model that does not ship one (a shipped one is kept)."""
+    if model_format != "gguf" or MODELFILE in files:
+        return files
+    body = modelfile_text(files, max_context_length).encode("utf-8")
+    path = os.path.join(workdir, MODELFILE)
+    with open(path, "wb") as handle:
+        handle.write(body)
+    with open(path, "rb") as handle:
+        sha, md5, size = _hash_stream(handle)
+    return dict(files, **{MODELFILE: {"sha256": sha, "size": size, "md5": md5, "path": path}})
+
+
 def manifest_for(tenant, model, version, files):
     return {
         "schema_version": 1,
@@ -197,8 +229,9 @@ def verify(client, prefix, manifest):
     return problems
 
 
-def plan_upload(s3, tenant, model, version, source, check_mode):
-    """The Plan that makes s3://models/<tenant>/<model>/<version>/ hold ``source`` and its manifest."""
+def plan_upload(s3, tenant, model, version, source, check_mode, model_format=None, max_context_length=None):
+    """The Plan that makes s3://models/<tenant>/<model>/<version>/ hold ``source`` and its manifest (and, for a GGUF
+    model without one, the generated Modelfile: add_modelfile)."""
     client = s3.client
     prefix = tenant_models.artifact_prefix(tenant, model, version)
     uri = tenant_models.artifact_uri(tenant, model, version)
@@ -209,6 +242,7 @@ def plan_upload(s3, tenant, model, version, source, check_mode):
         files = local_files(root)
         if not files:
             raise ArtifactError(f"source: {source} holds no file. Fix: point it at the model's directory")
+        files = add_modelfile(files, workdir, model_format, max_context_length)
         bucket_exists = client.bucket_exists(tenant_models.ARTIFACT_BUCKET)
         if not bucket_exists:
             plan.add(

@@ -16,6 +16,7 @@ labelled for another tenant is refused (nothing of that tenant is applied).  Rem
 purge deletes the namespace only when it is the tenant's and holds no object labelled for another tenant.
 """
 
+import base64
 import copy
 from concurrent.futures import ThreadPoolExecutor
 
@@ -316,6 +317,41 @@ def _acting(func, kube, snapshot, spec, options, check_mode):
         return func(kube, snapshot, spec, options, check_mode, res)
     except Exception as exc:
         raise PlanFailed(res, exc) from exc
+
+
+# Where the platform layer publishes the CA that signs OpenBao's certificate (roles/openbao: Certificate openbao-tls
+# from the ClusterIssuer cloudforge-ca; cert-manager writes the CA into key ca.crt). The ClusterSecretStore of
+# roles/external_secrets trusts the same key.
+OPENBAO_TLS_SECRET = "openbao-tls"  # noqa: S105 - the Secret's name, no secret
+
+
+def openbao_ca(kube, openbao_url, ca_file=None, openbao_namespace="openbao"):
+    """PEM of the CA the tenants' SecretStores trust for ``openbao_url`` (None: plain http, nothing to trust).
+
+    From ``ca_file`` when given, else (https) from the platform's Secret openbao-tls (key ca.crt only, the public
+    certificate); raises ValueError naming the option and the fix when neither has it.
+    """
+    if ca_file:
+        try:
+            with open(ca_file, encoding="utf-8") as handle:
+                pem = handle.read()
+        except OSError as exc:
+            raise ValueError(f"openbao_ca_cert: cannot read {ca_file} ({exc.strerror}). Fix: give a PEM file") from exc
+        if "-----BEGIN CERTIFICATE-----" not in pem:
+            raise ValueError(f"openbao_ca_cert: {ca_file} holds no PEM certificate. Fix: give the CA's PEM file")
+        return pem
+    if not (openbao_url or "").startswith("https://"):
+        return None
+    secret = kube.get(f"/api/v1/namespaces/{openbao_namespace}/secrets/{OPENBAO_TLS_SECRET}")
+    encoded = ((secret or {}).get("data") or {}).get(tenant_render.CA_KEY)
+    if not encoded:
+        raise ValueError(
+            f"openbao_ca_cert: OpenBao at {openbao_url} uses TLS and the CA that signs its certificate is not "
+            f"published (Secret {openbao_namespace}/{OPENBAO_TLS_SECRET}, key {tenant_render.CA_KEY}, made by the "
+            "platform layer's openbao role). Fix: run the platform layer first, or give openbao_ca_cert "
+            "(cloudforge_tenant_openbao_ca_cert) the PEM file of that CA"
+        )
+    return base64.b64decode(encoded).decode("utf-8")
 
 
 def reconcile(kube, tenants, options, check_mode, workers=16, backend=None):

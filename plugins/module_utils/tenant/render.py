@@ -30,6 +30,16 @@ _WORKLOAD_RESOURCES = [
     ("serving.kserve.io", ["inferenceservices"]),
     ("serving.knative.dev", ["services", "revisions", "routes", "configurations"]),
 ]
+# External Secrets in the tenant's namespace: members and owners write ExternalSecrets (which name the tenant's
+# SecretStore); the store itself (it logs into OpenBao as the tenant's workload role) and PushSecrets (the store
+# is read-only in OpenBao) are read-only for everyone; ClusterSecretStores are the platform's, out of reach.
+_ESO_GROUP = "external-secrets.io"
+_ESO_WRITE = ["externalsecrets"]
+_ESO_READ = ["secretstores", "pushsecrets"]
+# The CA that signs OpenBao's certificate (the platform CA cloudforge-ca), published in each tenant namespace for
+# the SecretStore's caProvider (a namespaced SecretStore can only read its own namespace).
+CA_CONFIGMAP = "cloudforge-ca"
+CA_KEY = "ca.crt"
 _READ = ["get", "list", "watch"]
 _WRITE = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
 
@@ -39,6 +49,7 @@ KINDS = {
     "ResourceQuota": {"api": "v1", "plural": "resourcequotas", "namespaced": True},
     "LimitRange": {"api": "v1", "plural": "limitranges", "namespaced": True},
     "ServiceAccount": {"api": "v1", "plural": "serviceaccounts", "namespaced": True, "prune": True},
+    "ConfigMap": {"api": "v1", "plural": "configmaps", "namespaced": True, "prune": True},
     "Role": {"api": "rbac.authorization.k8s.io/v1", "plural": "roles", "namespaced": True},
     "RoleBinding": {"api": "rbac.authorization.k8s.io/v1", "plural": "rolebindings", "namespaced": True},
     "NetworkPolicy": {"api": "networking.k8s.io/v1", "plural": "networkpolicies", "namespaced": True, "prune": True},
@@ -166,6 +177,10 @@ def _role_rules(level):
         {"apiGroups": [""], "resources": ["resourcequotas", "limitranges", "serviceaccounts"], "verbs": list(_READ)}
     )
     rules.append({"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": list(_READ)})
+    eso_read = _ESO_READ if level != "viewer" else _ESO_WRITE + _ESO_READ
+    if level != "viewer":
+        rules.append({"apiGroups": [_ESO_GROUP], "resources": list(_ESO_WRITE), "verbs": list(_WRITE)})
+    rules.append({"apiGroups": [_ESO_GROUP], "resources": list(eso_read), "verbs": list(_READ)})
     rules.append(
         {"apiGroups": ["postgresql.cnpg.io"], "resources": ["clusters", "databases", "backups"], "verbs": list(_READ)}
     )
@@ -315,31 +330,31 @@ def cilium_policies(spec, cluster_cidrs=None):
     ]
 
 
-def secret_sync(spec, openbao_url, kubernetes_auth_mount="kubernetes"):
+def secret_sync(spec, openbao_url, kubernetes_auth_mount="kubernetes", openbao_ca=None):
     """A SecretStore reading the tenant's KV mount (as the tenant's workload role) and ExternalSecrets for the
-    credentials the platform generated into it (database owners, gateway keys)."""
+    credentials the platform generated into it (database owners, gateway keys).
+
+    With ``openbao_ca`` (PEM of the CA that signs OpenBao's certificate) the ConfigMap ``cloudforge-ca`` carries it
+    into the namespace and the store trusts it (``caProvider``); without it the store trusts the system roots.
+    """
     names = spec["names"]
-    store = _obj(
-        "SecretStore",
-        _meta(spec, "tenant-openbao"),
-        spec={
-            "provider": {
-                "vault": {
-                    "server": openbao_url,
-                    "path": names["kv_mount"],
-                    "version": "v2",
-                    "auth": {
-                        "kubernetes": {
-                            "mountPath": kubernetes_auth_mount,
-                            "role": names["openbao_role"],
-                            "serviceAccountRef": {"name": tenant_names.SECRETS_SYNC_ACCOUNT},
-                        }
-                    },
-                }
+    vault = {
+        "server": openbao_url,
+        "path": names["kv_mount"],
+        "version": "v2",
+        "auth": {
+            "kubernetes": {
+                "mountPath": kubernetes_auth_mount,
+                "role": names["openbao_role"],
+                "serviceAccountRef": {"name": tenant_names.SECRETS_SYNC_ACCOUNT},
             }
         },
-    )
-    out = [store]
+    }
+    out = []
+    if openbao_ca:
+        out.append(_obj("ConfigMap", _meta(spec, CA_CONFIGMAP), data={CA_KEY: openbao_ca}))
+        vault["caProvider"] = {"type": "ConfigMap", "name": CA_CONFIGMAP, "key": CA_KEY}
+    out.append(_obj("SecretStore", _meta(spec, "tenant-openbao"), spec={"provider": {"vault": vault}}))
 
     def external(name, key, template_type, fields):
         return _obj(
@@ -477,7 +492,12 @@ def render(spec, options=None):
     objs += network_policies(spec, options["platform_services"])
     objs += cilium_policies(spec)
     if options.get("openbao_url"):
-        objs += secret_sync(spec, options["openbao_url"], options.get("kubernetes_auth_mount") or "kubernetes")
+        objs += secret_sync(
+            spec,
+            options["openbao_url"],
+            options.get("kubernetes_auth_mount") or "kubernetes",
+            options.get("openbao_ca"),
+        )
     if options.get("postgres", True):
         objs += postgres(spec, options.get("postgres_image"), options.get("storage_class"))
     if options.get("gateway", True):
