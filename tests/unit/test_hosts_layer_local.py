@@ -21,7 +21,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
 from ansible_collections.cloudforge.platform.plugins.module_utils.platform import helm_values
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import models as tenant_models
+from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
 
 ROOT = Path(__file__).resolve().parents[2]
 CHARTS = Path(os.environ.get("CLOUDFORGE_SHARED", ROOT.parent / "shared")) / "charts"
@@ -169,6 +172,101 @@ def test_gpu_operator_values_use_only_keys_the_pinned_chart_has(tmp_path, case):
         assert values["mig"]["strategy"] == "mixed"
         assert values["migManager"]["config"]["default"] == "all-1g.10gb"
         assert values["devicePlugin"]["config"]["create"] is False
+    assert values["mig"]["strategy"] == "mixed"
+    # the monitoring role's ServiceMonitor is the one monitor of the DCGM exporters (each GPU counted once)
+    assert values["dcgmExporter"]["serviceMonitor"]["enabled"] is False
+
+
+def _advertised(strategy, product, profile):
+    """(resource, nvidia.com/gpu.product label) of one MIG slice under a device-plugin MIG strategy.
+
+    NVIDIA k8s-device-plugin and GPU feature discovery: `single` advertises MIG slices as nvidia.com/gpu on a node
+    labelled <product>-MIG-<profile>; `mixed` advertises nvidia.com/mig-<profile> and keeps the plain product label;
+    `none` ignores MIG (a MIG-enabled GPU offers no slice at all).
+    """
+    label = gpu_catalog.GPU_PRODUCTS[product]["label"]
+    return {
+        "mixed": (f"nvidia.com/mig-{profile}", label),
+        "single": ("nvidia.com/gpu", f"{label}-MIG-{profile}"),
+        "none": (None, label),
+    }[strategy]
+
+
+@pytest.mark.parametrize("sharing", ["mig", "none"])
+def test_gpu_operator_mig_strategy_advertises_the_resources_tenant_quotas_grant(tmp_path, sharing):
+    """A MIG tenant's quota grants nvidia.com/mig-<profile>; the device plugin must advertise exactly that."""
+    values_file = tmp_path / "gpu-values.yml"
+    variables = {"gpu_operator_values_file": str(values_file), "gpu_operator_sharing": sharing}
+    if sharing == "mig":
+        variables["gpu_operator_mig_profile"] = "all-1g.10gb"
+    result, output = _run(tmp_path, _role_play("gpu_operator", "values", **variables))
+    assert result.returncode == 0, output
+    strategy = yaml.safe_load(values_file.read_text(encoding="utf-8"))["mig"]["strategy"]
+    pairs = [(product, profile) for product, info in gpu_catalog.GPU_PRODUCTS.items() for profile in info["mig"]]
+    assert len(pairs) > 20
+    for product, profile in pairs:
+        gpu = {"count": 2, "product": product, "mig_profile": profile}
+        resource, label = _advertised(strategy, product, profile)
+        hard = tenant_render.resource_quota_hard(
+            {
+                "cpu": "4",
+                "memory": "8Gi",
+                "storage": "10Gi",
+                "max_pods": 10,
+                "max_models": 1,
+                "max_databases": 0,
+                "gpu": gpu,
+            }
+        )
+        granted = [name.removeprefix("requests.") for name, count in hard.items() if count == "2"]
+        assert granted == [resource], (
+            f"{product} {profile}: quota grants {granted}, strategy {strategy} offers {resource}"
+        )
+        placement = tenant_models.gpu_placement(gpu)
+        assert list(placement["resources"]) == [resource]
+        assert placement["node_selector"] == {"nvidia.com/gpu.product": label}
+
+
+def test_gpu_operator_refuses_the_single_mig_strategy_before_installing(tmp_path):
+    result, output = _run(
+        tmp_path,
+        _role_play("gpu_operator", "values", gpu_operator_sharing="mig", cloudforge_gpu_mig_strategy="single"),
+    )
+    assert result.returncode != 0
+    assert "mig.strategy is 'single'" in output
+    assert "cloudforge_gpu_mig_strategy: mixed" in output
+    assert "Nothing has been installed" in output
+
+
+# ------------------------------------------------------------------ kernel parameters (k3s_prereq)
+
+
+def _sysctl_conf(tmp_path, **variables):
+    conf = tmp_path / "90-cloudforge-k3s.conf"
+    play = _role_play("k3s_prereq", "sysctl", **variables)
+    play[0]["tasks"].append(
+        {
+            "name": "the file main.yml writes to /etc/sysctl.d",
+            "ansible.builtin.copy": {"content": "{{ k3s_prereq_sysctl_conf }}", "dest": str(conf), "mode": "0644"},
+        }
+    )
+    result, output = _run(tmp_path, play)
+    assert result.returncode == 0, output
+    text = conf.read_text(encoding="utf-8")
+    return dict(line.split(" = ") for line in text.splitlines() if not line.startswith("#")), text
+
+
+def test_every_node_gets_the_vm_max_map_count_opensearch_needs(tmp_path):
+    settings, text = _sysctl_conf(tmp_path)
+    assert text.startswith("# Managed by cloudforge.platform.k3s_prereq\n")
+    now = int(Path("/proc/sys/vm/max_map_count").read_text(encoding="utf-8"))
+    assert int(settings["vm.max_map_count"]) == max(262144, now)  # OpenSearch's minimum; a higher one is kept
+    assert settings["vm.overcommit_memory"] == "1" and settings["kernel.panic"] == "10"  # protect-kernel-defaults
+    higher = max(262144, now) + 4096
+    raised, _ = _sysctl_conf(tmp_path, k3s_prereq_vm_max_map_count=higher)
+    assert int(raised["vm.max_map_count"]) == higher
+    extra, _ = _sysctl_conf(tmp_path, k3s_prereq_sysctl_extra={"vm.max_map_count": 300000})
+    assert extra["vm.max_map_count"] == "300000"
 
 
 # ------------------------------------------------------------------ k3s binary sha256 verification

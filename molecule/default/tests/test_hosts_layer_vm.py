@@ -70,6 +70,7 @@ def test_kernel_settings_modules_and_swap(host):
         "kernel.panic_on_oops": 1,
         "net.ipv4.ip_forward": 1,
         "net.bridge.bridge-nf-call-iptables": 1,
+        "vm.max_map_count": 262144,  # OpenSearch's minimum
     }.items():
         assert host.sysctl(key) == value, key
     modules = host.file("/proc/modules").content_string
