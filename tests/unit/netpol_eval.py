@@ -171,7 +171,7 @@ class Cluster:
         if policy["kind"] == "CiliumNetworkPolicy":
             if not self._cilium_endpoint(spec.get("endpointSelector"), pod, pod.namespace):
                 return None
-            return spec[direction] if direction in spec else None
+            return spec.get(direction)
         return None
 
     def _rule_allows(self, policy, rule, peer, dst, port, protocol, direction):

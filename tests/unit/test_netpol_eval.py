@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The NetworkPolicy evaluator of tests/unit/netpol_eval.py on textbook cases (kubernetes.io, "Network Policies")."""
 
-from netpol_eval import Cluster, Entity, Pod
+from unit.netpol_eval import Cluster, Entity, Pod
 
 WEB = Pod("web", "prod", {"app": "web"}, {"http": ("TCP", 8080)})
 DB = Pod("db", "prod", {"app": "db"}, {"pg": ("TCP", 5432)})
