@@ -163,6 +163,32 @@ def _tenant_reachable():
 # What a tenant's pods may be allowed to reach, by name (DNS is always allowed); the `note`s are for
 # docs/tenants.md only.
 PLATFORM_SERVICES = _tenant_reachable()
+# The platform's own components that reach into a tenant namespace; tenants never list them, the tenant's
+# NetworkPolicies admit them whenever the tenant has what they serve (tenant/render.py network_policies).  Same
+# fields as PLATFORM_SERVICES; `ports` are the tenant pods' ports they connect to.  Operators override them through
+# the same `platform_services` option.
+SYSTEM_SERVICES = {
+    # kube-prometheus-stack's Prometheus, labelled by the Prometheus operator (not the chart): scrapes the model
+    # PodMonitors' port (vLLM's /metrics, model/render.py pod_monitor).
+    "prometheus": {
+        "chart": "kube-prometheus-stack",
+        "pods": {"app.kubernetes.io/name": "prometheus"},
+        "ports": [["TCP", 8080]],
+    },
+    # The CloudNativePG operator (chart cloudnative-pg, selector label app.kubernetes.io/name) reaches the instance
+    # manager's status port and PostgreSQL of every Cluster.
+    "cnpg-operator": {
+        "chart": "cloudnative-pg",
+        "pods": {"app.kubernetes.io/name": "cloudnative-pg"},
+        "ports": [["TCP", 5432], ["TCP", 8000]],
+    },
+    # Knative Serving's activator, autoscaler and ingress gateway (the KnativeServing default namespace, not a chart:
+    # docs/platform.md "Not done yet") reach a scale-to-zero predictor's queue-proxy (8012) and its metrics (9090).
+    "knative-serving": {"namespace": "knative-serving", "pods": {}, "ports": [["TCP", 8012], ["TCP", 9090]]},
+}
+# The port of the k3s API server on the servers' host network (the apiserver's Service port 443 is translated to
+# it before any policy applies); CloudNativePG instances reach it as the Cilium entity kube-apiserver.
+K3S_APISERVER_PORT = 6443
 # Names that were platform services once, with the fix a spec that still lists them gets.
 RETIRED_PLATFORM_SERVICES = {
     "models": "models run in the tenant's own namespace (reachable without an allowance) and other tenants' models "
@@ -224,13 +250,14 @@ def resolve_platform_services(charts, overrides=None):
             "\"{{ lookup('cloudforge.platform.versions', 'charts') }}\""
         )
     problems = []
-    for name in sorted(set(overrides) - set(PLATFORM_SERVICES)):
+    known = {**PLATFORM_SERVICES, **SYSTEM_SERVICES}
+    for name in sorted(set(overrides) - set(known)):
         problems.append(
             f"platform_services.{name}: unknown platform service. Fix: "
-            f"{suggest(name, list(PLATFORM_SERVICES))}use one of {', '.join(sorted(PLATFORM_SERVICES))}"
+            f"{suggest(name, list(known))}use one of {', '.join(sorted(known))}"
         )
     resolved = {}
-    for name, default in PLATFORM_SERVICES.items():
+    for name, default in known.items():
         override = overrides.get(name) or {}
         override_problems = _service_override_problems(name, override)
         problems += override_problems

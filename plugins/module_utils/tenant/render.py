@@ -10,6 +10,9 @@ which is how stale objects are found (pruning) and how removal finds what to rev
 import copy
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import gpu as gpu_catalog
+from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import (
+    platform_services as platform_services_catalog,
+)
 from ansible_collections.cloudforge.platform.plugins.module_utils.common import quantity as k8s_quantity
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import names as tenant_names
 
@@ -234,6 +237,59 @@ def _ns_selector(name):
     return {"matchLabels": {"kubernetes.io/metadata.name": name}}
 
 
+def _peer(service):
+    peer = {"namespaceSelector": _ns_selector(service["namespace"])}
+    if service.get("pods"):
+        peer["podSelector"] = {"matchLabels": dict(service["pods"])}
+    return peer
+
+
+# KServe labels every pod of an InferenceService's predictor with the InferenceService's name.
+PREDICTOR_LABEL = "serving.kserve.io/inferenceservice"
+# CloudNativePG labels every pod of a Cluster (instances and their bootstrap/join Jobs) with the Cluster's name.
+CNPG_CLUSTER_LABEL = "cnpg.io/cluster"
+
+
+def _predictors(names):
+    return {"matchExpressions": [{"key": PREDICTOR_LABEL, "operator": "In", "values": sorted(names)}]}
+
+
+def _policy(spec, name, selector, kind, rules):
+    """One NetworkPolicy of one direction (``kind`` Ingress or Egress) for the pods of ``selector``."""
+    key = "ingress" if kind == "Ingress" else "egress"
+    return _obj("NetworkPolicy", _meta(spec, name), spec={"podSelector": selector, "policyTypes": [kind], key: rules})
+
+
+def _system_policies(spec, services):
+    """What the platform's own components need in the tenant namespace, whatever ``platform_services`` lists:
+    the storage initializer (an init container of the predictor pod) reads the artifact from MinIO, Prometheus
+    scrapes the vLLM predictors, Knative reaches scale-to-zero predictors, the CNPG operator its instances."""
+    out = []
+    models = spec.get("models") or []
+    if models:
+        minio = services["minio"]
+        rule = {"to": [_peer(minio)], "ports": _ports(minio["ports"])}
+        out.append(
+            _policy(spec, "tenant-allow-model-storage", _predictors(m["name"] for m in models), "Egress", [rule])
+        )
+    vllm = [m["name"] for m in models if m.get("runtime_chosen") == "vllm"]
+    if vllm:
+        prom = services["prometheus"]
+        rule = {"from": [_peer(prom)], "ports": _ports(prom["ports"])}
+        out.append(_policy(spec, "tenant-allow-from-monitoring", _predictors(vllm), "Ingress", [rule]))
+    serverless = [m["name"] for m in models if m["scaling"].get("scale_to_zero")]
+    if serverless:
+        knative = services["knative-serving"]
+        rule = {"from": [_peer(knative)], "ports": _ports(knative["ports"])}
+        out.append(_policy(spec, "tenant-allow-from-knative", _predictors(serverless), "Ingress", [rule]))
+    if spec["databases"]["postgres"]:
+        cnpg = services["cnpg-operator"]
+        selector = {"matchLabels": {CNPG_CLUSTER_LABEL: spec["names"]["postgres_cluster"]}}
+        rule = {"from": [_peer(cnpg)], "ports": _ports(cnpg["ports"])}
+        out.append(_policy(spec, "tenant-allow-from-cnpg-operator", selector, "Ingress", [rule]))
+    return out
+
+
 def network_policies(spec, platform_services):
     """The tenant's NetworkPolicies; ``platform_services`` from platform_services.resolve_platform_services() (versions.yml)."""
     services = platform_services
@@ -270,11 +326,10 @@ def network_policies(spec, platform_services):
             spec={"podSelector": {}, "policyTypes": ["Egress"], "egress": egress},
         )
     )
-    if "gateway" in net["platform_services"]:
+    out += _system_policies(spec, services)
+    if "gateway" in net["platform_services"] or spec.get("models"):
         gw = services["gateway"]
-        peer = {"namespaceSelector": _ns_selector(gw["namespace"])}
-        if gw.get("pods"):
-            peer["podSelector"] = {"matchLabels": dict(gw["pods"])}
+        peer = _peer(gw)
         out.append(
             _obj(
                 "NetworkPolicy",
@@ -312,22 +367,42 @@ def network_policies(spec, platform_services):
 
 
 def cilium_policies(spec, cluster_cidrs=None):
-    """External egress by CIDR, as a CiliumNetworkPolicy (Cilium never matches in-cluster endpoints by CIDR)."""
+    """External egress by CIDR, as a CiliumNetworkPolicy (Cilium never matches in-cluster endpoints by CIDR), and
+    the CloudNativePG pods' egress to the Kubernetes API server: it runs on the servers' host network, so Cilium
+    gives it the reserved identity ``kube-apiserver``, which no NetworkPolicy ``ipBlock`` matches."""
+    out = []
     cidrs = spec["network"]["egress_cidrs"]
-    if not cidrs:
-        return []
-    rule = {"toCIDRSet": [{"cidr": c} for c in cidrs]}
-    return [
-        _obj(
-            "CiliumNetworkPolicy",
-            _meta(spec, "tenant-egress-cidrs"),
-            spec={
-                "description": "Egress of tenant {} to its allowed external networks".format(spec["name"]),
-                "endpointSelector": {},
-                "egress": [rule],
-            },
+    if cidrs:
+        rule = {"toCIDRSet": [{"cidr": c} for c in cidrs]}
+        out.append(
+            _obj(
+                "CiliumNetworkPolicy",
+                _meta(spec, "tenant-egress-cidrs"),
+                spec={
+                    "description": "Egress of tenant {} to its allowed external networks".format(spec["name"]),
+                    "endpointSelector": {},
+                    "egress": [rule],
+                },
+            )
         )
-    ]
+    if spec["databases"]["postgres"]:
+        port = str(platform_services_catalog.K3S_APISERVER_PORT)
+        out.append(
+            _obj(
+                "CiliumNetworkPolicy",
+                _meta(spec, "tenant-allow-postgres-apiserver"),
+                spec={
+                    "description": "The CloudNativePG instance manager of tenant {} watches its Cluster".format(
+                        spec["name"]
+                    ),
+                    "endpointSelector": {"matchLabels": {CNPG_CLUSTER_LABEL: spec["names"]["postgres_cluster"]}},
+                    "egress": [
+                        {"toEntities": ["kube-apiserver"], "toPorts": [{"ports": [{"port": port, "protocol": "TCP"}]}]}
+                    ],
+                },
+            )
+        )
+    return out
 
 
 def secret_sync(spec, openbao_url, kubernetes_auth_mount="kubernetes", openbao_ca=None):

@@ -149,3 +149,30 @@ def test_nats_account_limits_subjects_and_file_merging(specs, tmp_path):
     )
     config.write_text(patched)
     assert tenant_nats.ensure_include(str(config), str(tmp_path / "cloudforge-tenants.conf")) is None
+
+
+def test_platform_components_reach_the_tenant_whatever_it_lists(specs):
+    """The CNPG operator and the API server for a tenant with a database, though acme lists only `gateway`
+    (the flows themselves: tests/unit/test_network_policy_flows.py)."""
+    acme = _by_key(tenant_render.network_policies(specs["acme"], SERVICES))
+    cnpg = acme["NetworkPolicy/tenant-allow-from-cnpg-operator"]["spec"]
+    assert cnpg["podSelector"] == {"matchLabels": {"cnpg.io/cluster": "acme-pg"}}
+    assert cnpg["ingress"] == [
+        {
+            "from": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cnpg-system"}},
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "cloudnative-pg"}},
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": 5432}, {"protocol": "TCP", "port": 8000}],
+        }
+    ]
+    api = _by_key(tenant_render.cilium_policies(specs["acme"]))["CiliumNetworkPolicy/tenant-allow-postgres-apiserver"]
+    assert api["spec"]["egress"] == [
+        {"toEntities": ["kube-apiserver"], "toPorts": [{"ports": [{"port": "6443", "protocol": "TCP"}]}]}
+    ]
+    globex = _by_key(tenant_render.network_policies(specs["globex"], SERVICES))
+    assert not {"tenant-allow-from-cnpg-operator", "tenant-allow-model-storage", "tenant-allow-from-monitoring"} & {
+        key.split("/")[1] for key in globex
+    }
