@@ -263,9 +263,9 @@ def test_every_node_gets_the_vm_max_map_count_opensearch_needs(tmp_path):
     assert int(settings["vm.max_map_count"]) == max(262144, now)  # OpenSearch's minimum; a higher one is kept
     assert settings["vm.overcommit_memory"] == "1" and settings["kernel.panic"] == "10"  # protect-kernel-defaults
     higher = max(262144, now) + 4096
-    raised, _ = _sysctl_conf(tmp_path, k3s_prereq_vm_max_map_count=higher)
+    raised = _sysctl_conf(tmp_path, k3s_prereq_vm_max_map_count=higher)[0]
     assert int(raised["vm.max_map_count"]) == higher
-    extra, _ = _sysctl_conf(tmp_path, k3s_prereq_sysctl_extra={"vm.max_map_count": 300000})
+    extra = _sysctl_conf(tmp_path, k3s_prereq_sysctl_extra={"vm.max_map_count": 300000})[0]
     assert extra["vm.max_map_count"] == "300000"
 
 

@@ -191,5 +191,5 @@ def test_the_dashboards_see_each_gpu_and_each_model_once(monitors):
         assert series, f"no target serves {family}"
         assert set(series.values()) == {1}, f"{family}: {dict(series)}"
     gpus = sum(len(indices) for indices in NODES.values())
-    dcgm_series = sum(1 for (pod, port) in scrapes for _ in NODES.get(pod.removeprefix("dcgm-"), []) if port == 9400)
+    dcgm_series = sum(1 for (pod, port) in scrapes for _gpu in NODES.get(pod.removeprefix("dcgm-"), []) if port == 9400)
     assert dcgm_series == gpus  # DCGM_FI_DEV_GPU_UTIL draws one line per GPU, no duplicate
