@@ -79,16 +79,19 @@ def plan_tenant(s3, bao, spec, options, all_buckets):
     names = spec["names"]
     plan = Plan(spec["name"])
     buckets = dict(zip(names["buckets"], spec["buckets"]))
-    owned = {b for b in all_buckets if b.startswith(names["bucket_prefix"]) and _tenant_of(s3, b) == spec["name"]}
+    # Each bucket under the tenant's prefix (the spec's buckets are all there) has its tag read once.
+    marks = {b: _tenant_of(s3, b) for b in all_buckets if b.startswith(names["bucket_prefix"])}
+    owned = {b for b, owner in marks.items() if owner == spec["name"]}
+    in_the_way = (set(buckets) & all_buckets) - owned
     # A bucket of the spec left empty and untagged is what a create interrupted before its tag leaves (_make_bucket
     # is two requests): it is the tenant's, tagged by this run, so a re-run converges and removal works.
-    interrupted = {b for b in (set(buckets) & all_buckets) - owned if _tenant_of(s3, b) is None and _is_empty(s3, b)}
+    interrupted = {b for b in in_the_way if marks[b] is None and _is_empty(s3, b)}
     owned |= interrupted
-    for bucket in sorted((set(buckets) & all_buckets) - owned):
+    for bucket in sorted(in_the_way - interrupted):
         _require(
             spec,
             f"bucket {bucket}",
-            _tenant_of(s3, bucket),
+            marks[bucket],
             f"'mc tag set <alias>/{bucket} {TENANT_TAG}={spec['name']}'",
         )
     existing = owned | (set(buckets) & all_buckets)
