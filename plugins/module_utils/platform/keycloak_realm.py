@@ -33,7 +33,7 @@ SSL_REQUIRED = ("external", "all", "none")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # One term of a Keycloak password policy: name or name(argument), joined by " and ".
 POLICY_TERM = re.compile(r"^[A-Za-z][A-Za-z0-9]*(\([^()]*\))?$")
-SHOWN_SECRET = "(from OpenBao)"
+SHOWN_SECRET = "(from OpenBao)"  # noqa: S105 - what the diff shows instead of a secret
 MIN_SECRET = 16
 
 
@@ -236,7 +236,9 @@ def _plan_scope(kc: Any, plan: Plan, scopes: list, defaults: list) -> None:
         body.pop("protocolMappers", None)
         plan.add(f"update client scope {GROUPS_SCOPE}", lambda: kc.call("update_client_scope", current["id"], body))
     what = f"client scope {GROUPS_SCOPE}"
-    _plan_mappers(kc, plan, what, current, [groups_mapper()], "add_mapper_to_client_scope", "update_mapper_in_client_scope")
+    _plan_mappers(
+        kc, plan, what, current, [groups_mapper()], "add_mapper_to_client_scope", "update_mapper_in_client_scope"
+    )
     if not _find(defaults, "name", GROUPS_SCOPE):
         plan.add(
             f"make {GROUPS_SCOPE} a default client scope of the realm",
@@ -280,7 +282,10 @@ def _plan_client(kc: Any, plan: Plan, client: dict, current: dict | None, secret
 
 
 def _default_scopes(client: dict) -> list:
-    return sorted(set(client.get("default_scopes") or ["web-origins", "acr", "roles", "profile", "basic", "email"]) | {GROUPS_SCOPE})
+    return sorted(
+        set(client.get("default_scopes") or ["web-origins", "acr", "roles", "profile", "basic", "email"])
+        | {GROUPS_SCOPE}
+    )
 
 
 def plan(kc: Any, declaration: dict, secrets: dict[str, str | None]) -> Plan:
@@ -315,7 +320,9 @@ def client_secrets(bao: Any, mount: str, clients: list, check_mode: bool) -> dic
             continue
         where = f"clients[{index}].secret"
         ref = client.get("secret") or {}
-        _check(bool(ref.get("path")) and bool(ref.get("key")), where, "a confidential client needs {path, key} in OpenBao")
+        _check(
+            bool(ref.get("path")) and bool(ref.get("key")), where, "a confidential client needs {path, key} in OpenBao"
+        )
         _check(bao is not None, where, "give openbao_url and openbao_token to read the confidential clients' secrets")
         if ref["path"] not in read:
             found = bao.read(f"{mount}/data/{ref['path']}")
@@ -326,14 +333,18 @@ def client_secrets(bao: Any, mount: str, clients: list, check_mode: bool) -> dic
                 f"{where}: OpenBao {mount}/{ref['path']} has no key {ref['key']}; generate it first (the platform "
                 "layer's secrets step: site.yml --tags platform_secrets, or module openbao_generated_secrets)"
             )
-        _check(value is None or len(str(value)) >= MIN_SECRET, where, f"the secret in OpenBao is shorter than {MIN_SECRET}")
+        _check(
+            value is None or len(str(value)) >= MIN_SECRET, where, f"the secret in OpenBao is shorter than {MIN_SECRET}"
+        )
         out[client["client_id"]] = value
     return out
 
 
 def admin_credentials(bao: Any, mount: str, where: dict) -> tuple[str, str]:
     """(user, password) of the Keycloak admin kept in OpenBao at ``mount``/``where['path']``."""
-    _check(bao is not None, "admin_from_openbao", "give openbao_url and openbao_token, or auth_username and auth_password")
+    _check(
+        bao is not None, "admin_from_openbao", "give openbao_url and openbao_token, or auth_username and auth_password"
+    )
     found = bao.read(f"{mount}/data/{where['path']}") or {}
     data = found.get("data") or {}
     user, password = data.get(where["username_key"]), data.get(where["password_key"])
