@@ -117,7 +117,9 @@ def _network_policies(api):
 
 
 @pytest.fixture(scope="session")
-def runs(kube, helm_component, openbao_vars, openbao_prod, api):
+def runs(kube, helm_component, openbao_vars, openbao_prod, keycloak, api):
+    # keycloak: the layer makes the platform realm on the test bed's Keycloak (roles/keycloak/tasks/realm.yml) and
+    # configures OpenBao's oidc method from its discovery document.
     inventory = inventory_path(kube)
     args = ["--tags", "platform", "-e", f"cloudforge_platform_wait_timeout={TIMEOUT}", "-e", f"@{openbao_vars}"]
     kv_before_check = _platform_kv(openbao_prod)
@@ -321,6 +323,7 @@ def test_openbao_step_configures_the_production_like_server(runs, openbao_prod):
     bao = hvac.Client(url=openbao_prod["addr"], token=openbao_prod["root_token"], verify=openbao_prod["ca_cert"])
     assert "platform/" in bao.sys.list_mounted_secrets_engines()["data"]
     assert {"kubernetes/", "oidc/"} <= set(bao.sys.list_auth_methods()["data"])
+    assert bao.read("auth/oidc/config")["data"]["oidc_discovery_url"].endswith("/realms/cloudforge")
     role = bao.auth.kubernetes.read_role("external-secrets")
     assert role["bound_service_account_names"] == ["external-secrets"]
     assert "platform-eso" in role["token_policies"]
