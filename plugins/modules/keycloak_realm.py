@@ -121,7 +121,6 @@ options:
             description: Property of that secret, for example V(client-openbao-secret).
             type: str
             required: true
-            no_log: false
   openbao_url:
     description: URL of OpenBao, where the confidential clients' secrets are read (they are generated there by the
       platform layer's secrets step, M(cloudforge.platform.openbao_generated_secrets)).
@@ -146,12 +145,10 @@ options:
         description: Property holding the user name.
         type: str
         default: admin-username
-        no_log: false
       password_key:
         description: Property holding the password.
         type: str
         default: admin-password
-        no_log: false
 requirements:
   - python-keycloak
   - hvac
@@ -178,7 +175,6 @@ EXAMPLES = r"""
       - client_id: openbao
         redirect_uris: [http://localhost:8250/oidc/callback]
         secret: {path: keycloak, key: client-openbao-secret}
-  no_log: false
 """
 
 RETURN = r"""

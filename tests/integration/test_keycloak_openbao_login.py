@@ -182,12 +182,22 @@ def test_check_mode_on_a_changed_declaration_reports_and_changes_nothing(runs, b
     assert bed["admin"].get()["passwordPolicy"] == before
     assert "https://grafana.example.test/login/generic_oauth" not in bed["admin"].client("grafana")["redirectUris"]
     assert "(from OpenBao)" in check.stdout  # the diff names where the secret is, never the secret
+    # Applied for real, then the declaration of the inventory again: each time only the difference is written.
+    applied = _site(bed["inventory"], bed["vars"], "-e", uris)
+    assert applied.rc == 0, applied.failure() or applied.output[-3000:]
+    assert bed["admin"].get()["passwordPolicy"] == "length(20) and notUsername"
+    assert bed["admin"].client("grafana")["redirectUris"] == ["https://grafana.example.test/login/generic_oauth"]
+    restored = _site(bed["inventory"], bed["vars"])
+    assert restored.rc == 0, restored.failure() or restored.output[-3000:]
+    assert "update client kubernetes (redirectUris)" in restored.task(REALM_TASK)["actions"]
+    assert bed["admin"].get()["passwordPolicy"] == before
+    assert "http://localhost:18000" in bed["admin"].client("kubernetes")["redirectUris"]
 
 
 def test_bad_declaration_fails_before_any_write_naming_the_field(runs, bed):
     assert runs["second"].rc == 0
-    bad = json.dumps({"keycloak_realm_redirect_uris": {"kubernetes": ["localhost:8000"], "openbao": [CALLBACK],
-                                                        "grafana": [CALLBACK], "gateway": [CALLBACK]}})  # fmt: skip
+    uris = {"kubernetes": ["localhost:8000"], "openbao": [CALLBACK], "grafana": [CALLBACK], "gateway": [CALLBACK]}
+    bad = json.dumps({"keycloak_realm_redirect_uris": uris})
     run = _site(bed["inventory"], bed["vars"], "-e", bad)
     assert run.rc != 0
     assert "clients[0].redirect_uris[0]: 'localhost:8000' is not a redirect URI" in run.failure()

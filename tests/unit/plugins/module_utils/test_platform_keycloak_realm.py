@@ -213,6 +213,7 @@ def test_client_secrets_are_read_once_per_path_and_required_outside_check_mode()
         kr.client_secrets(FakeBao({"client-openbao-secret": "short"}), "platform", clients[:2], False)
     with pytest.raises(kr.RealmInputError, match="openbao_url"):
         kr.client_secrets(None, "platform", clients, False)
+    assert kr.client_secrets(None, "platform", clients, True) == {"openbao": None, "grafana": None}
 
 
 def test_admin_credentials_from_openbao():
