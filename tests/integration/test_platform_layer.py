@@ -268,7 +268,9 @@ def test_the_gateway_publishes_openbao_keycloak_and_grafana_with_certificates_th
         assert not gateway.uncovered(hosts, certificate["spec"]["dnsNames"]), (hosts, certificate["spec"]["dnsNames"])
         assert set(hosts) <= set(tls["spec"]["hosts"])
         published[name] = hosts
-    assert published["openbao"] == ["openbao.cloudforge.internal"] + [f"openbao-{i}.cloudforge.internal" for i in range(3)]
+    assert published["openbao"] == ["openbao.cloudforge.internal"] + [
+        f"openbao-{i}.cloudforge.internal" for i in range(3)
+    ]
     assert published["keycloak"] == ["keycloak.cloudforge.internal"]
     assert published["grafana"] == ["grafana.cloudforge.internal"]
     # APISIX re-encrypts to OpenBao, checking the host against OpenBao's own certificate: it carries the names too.

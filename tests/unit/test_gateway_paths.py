@@ -46,7 +46,11 @@ def test_every_published_host_is_in_the_certificate_it_is_served_with(rendered, 
     for tls in _by_kind(objects, "ApisixTls").values():
         certificate = certificates[tls["spec"]["secret"]["name"]]
         assert tls["spec"]["secret"]["namespace"] == certificate["metadata"]["namespace"]
-        assert certificate["spec"]["issuerRef"] == {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "cloudforge-ca"}
+        assert certificate["spec"]["issuerRef"] == {
+            "group": "cert-manager.io",
+            "kind": "ClusterIssuer",
+            "name": "cloudforge-ca",
+        }
         for host in tls["spec"]["hosts"]:
             assert covers(host, certificate["spec"]["dnsNames"]), (host, certificate["spec"]["dnsNames"])
             served[host] = certificate
@@ -63,7 +67,10 @@ def test_openbao_publishes_the_active_server_and_every_member(rendered):
     backends = {http["match"]["hosts"][0]: http["backends"][0] for http in route["spec"]["http"]}
     assert backends == {
         "openbao.cloud.example.com": {"serviceName": "openbao-active", "servicePort": 8200},
-        **{f"openbao-{i}.cloud.example.com": {"serviceName": f"openbao-member-{i}", "servicePort": 8200} for i in range(3)},
+        **{
+            f"openbao-{i}.cloud.example.com": {"serviceName": f"openbao-member-{i}", "servicePort": 8200}
+            for i in range(3)
+        },
     }
     services = _by_kind(rendered["openbao_objects"], "Service")
     assert sorted(services) == ["openbao-member-0", "openbao-member-1", "openbao-member-2"]
@@ -79,16 +86,22 @@ def test_openbao_publishes_the_active_server_and_every_member(rendered):
     own = _by_kind(rendered["openbao_objects"], "Certificate")["openbao-tls"]["spec"]
     assert uncovered(list(backends), own["dnsNames"], own["ipAddresses"]) == []
     # The pods' own names stay (raft peers of the headless Service, loopback for the CLI in the pod).
-    assert {"*.openbao-internal", "openbao-active.openbao.svc"} <= set(own["dnsNames"]) and own["ipAddresses"] == ["127.0.0.1"]
+    assert {"*.openbao-internal", "openbao-active.openbao.svc"} <= set(own["dnsNames"]) and own["ipAddresses"] == [
+        "127.0.0.1"
+    ]
     # A fresh user's inventory reaches exactly what the gateway serves, through the node port.
     assert inventory["addr"] == paths["addr"] == "https://openbao.cloud.example.com:30443"
-    assert inventory["members"] == paths["members"] == [f"https://openbao-{i}.cloud.example.com:30443" for i in range(3)]
+    assert (
+        inventory["members"] == paths["members"] == [f"https://openbao-{i}.cloud.example.com:30443" for i in range(3)]
+    )
     (gateway_certificate,) = _by_kind(rendered["openbao"], "Certificate").values()
     assert uncovered([inventory["addr"], *inventory["members"]], gateway_certificate["spec"]["dnsNames"]) == []
 
 
 def test_preflight_fails_before_any_change_naming_the_address_the_names_and_the_fix():
-    proc = _run(["-i", "inventories/local/hosts.yml", "site.yml", "-e", "cloudforge_openbao_addr=https://192.0.2.1:8200"])
+    proc = _run(
+        ["-i", "inventories/local/hosts.yml", "site.yml", "-e", "cloudforge_openbao_addr=https://192.0.2.1:8200"]
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "https://192.0.2.1:8200 (cloudforge_openbao_addr / cloudforge_openbao_members) is not covered" in output
@@ -108,7 +121,10 @@ def test_preflight_passes_the_gateway_addresses_and_a_port_forward(tmp_path):
                     "tasks": [
                         {
                             "name": "preflight",
-                            "ansible.builtin.include_role": {"name": "cloudforge.platform.openbao", "tasks_from": "preflight.yml"},
+                            "ansible.builtin.include_role": {
+                                "name": "cloudforge.platform.openbao",
+                                "tasks_from": "preflight.yml",
+                            },
                         }
                     ],
                 }
@@ -119,5 +135,13 @@ def test_preflight_passes_the_gateway_addresses_and_a_port_forward(tmp_path):
     for addr in ("https://openbao.cloudforge.internal", "https://127.0.0.1:8200"):
         proc = _run(["-i", "localhost,", str(playbook), "-e", f"cloudforge_openbao_addr={addr}", "-e", members])
         assert proc.returncode == 0, proc.stdout[-3000:]
-    proc = _run(["-i", "localhost,", str(playbook), "-e", '{"cloudforge_openbao_members": ["https://openbao-3.cloudforge.internal"]}'])
+    proc = _run(
+        [
+            "-i",
+            "localhost,",
+            str(playbook),
+            "-e",
+            '{"cloudforge_openbao_members": ["https://openbao-3.cloudforge.internal"]}',
+        ]
+    )
     assert proc.returncode != 0 and "https://openbao-3.cloudforge.internal (cloudforge_openbao_addr" in proc.stdout

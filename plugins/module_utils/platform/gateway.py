@@ -61,7 +61,7 @@ def in_cluster_names(namespace, service="openbao"):
     names = [service, f"{service}.{namespace}.svc", f"{service}.{namespace}.svc.cluster.local"]
     internal = f"*.{service}-internal"
     names += [internal, f"{internal}.{namespace}.svc", f"{internal}.{namespace}.svc.cluster.local"]
-    return names + [f"{service}-active.{namespace}.svc"]
+    return [*names, f"{service}-active.{namespace}.svc"]
 
 
 def openbao_addresses(hostname, namespace, replicas, port=443):
@@ -77,7 +77,7 @@ def openbao_addresses(hostname, namespace, replicas, port=443):
     if replicas < 1:
         raise ValueError(f"openbao_replicas: {replicas} - OpenBao needs at least one server")
     members = [member_hostname(host, i) for i in range(replicas)]
-    public = [host] + members
+    public = [host, *members]
     services = [f"openbao-member-{i}" for i in range(replicas)]
     routes = [{"name": "openbao", "host": host, "service": "openbao-active", "port": OPENBAO_PORT}]
     routes += [

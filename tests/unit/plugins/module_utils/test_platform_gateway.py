@@ -103,7 +103,9 @@ def test_the_old_certificate_does_not_cover_the_controller_path():
 
 def test_gateway_objects_serve_every_route_host_with_a_certificate_that_carries_it():
     paths = openbao_addresses("openbao.cloud.example.com", "openbao", 3, 443)
-    objects = gateway_objects({"name": "openbao", "namespace": "openbao", "backend_scheme": "https", "routes": paths["routes"]})
+    objects = gateway_objects(
+        {"name": "openbao", "namespace": "openbao", "backend_scheme": "https", "routes": paths["routes"]}
+    )
     kinds = [(o["kind"], o["metadata"]["name"]) for o in objects]
     assert kinds == [
         ("Certificate", "openbao-gateway-tls"),
@@ -126,6 +128,8 @@ def test_gateway_objects_serve_every_route_host_with_a_certificate_that_carries_
     )
     assert [o["kind"] for o in plain] == ["Certificate", "ApisixTls", "ApisixRoute"]
     with pytest.raises(AnsibleFilterError, match=r"gateway_objects: grafana route host: 'grafana' is not a fully"):
-        gateway_objects({"name": "grafana", "namespace": "m", "routes": [{"host": "grafana", "service": "g", "port": 80}]})
+        gateway_objects(
+            {"name": "grafana", "namespace": "m", "routes": [{"host": "grafana", "service": "g", "port": 80}]}
+        )
     with pytest.raises(AnsibleFilterError, match=r"grafana: a published service needs at least one route"):
         gateway_objects({"name": "grafana", "namespace": "m", "routes": []})
