@@ -261,7 +261,7 @@ def test_the_gateway_publishes_openbao_keycloak_and_grafana_with_certificates_th
     published = {}
     for namespace, name in (("openbao", "openbao"), ("keycloak", "keycloak"), ("monitoring", "grafana")):
         route = _custom(api, "apisix.apache.org", "v2", "apisixroutes", name, namespace)
-        tls = _custom(api, "apisix.apache.org", "v2", "apisixtls", name, namespace)
+        tls = _custom(api, "apisix.apache.org", "v2", "apisixtlses", name, namespace)
         certificate = _custom(api, "cert-manager.io", "v1", "certificates", tls["spec"]["secret"]["name"], namespace)
         assert certificate["spec"]["issuerRef"]["name"] == "cloudforge-ca"
         hosts = [h for http in route["spec"]["http"] for h in http["match"]["hosts"]]
