@@ -27,6 +27,7 @@ from testbed import platform_vars, stack
 from testbed.components.helm import STANDIN_TEMPLATE, write_standin_charts
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import platform_services
+from ansible_collections.cloudforge.platform.plugins.module_utils.platform import gateway
 
 # The first test sets up three whole-layer runs (check, first, second): more than the 900 s default.
 pytestmark = pytest.mark.timeout(1800)
@@ -253,6 +254,38 @@ def test_non_helm_objects_are_accepted_by_the_apiserver_with_upstream_crds(runs,
         shipped = (ROOT / "roles" / "monitoring" / "files" / "dashboards" / f"{name}.json").read_text()
         assert json.loads(cm.data[f"{name}.json"]) == json.loads(shipped)
         assert cm.metadata.labels["grafana_dashboard"] == "1"
+
+
+def test_the_gateway_publishes_openbao_keycloak_and_grafana_with_certificates_that_carry_their_names(runs, api):
+    """The real apiserver (upstream APISIX and cert-manager CRDs) accepted the gateway objects the roles applied,
+    and every published host is a name of the certificate its ApisixTls serves (docs/openbao.md, "Reaching OpenBao
+    from the controller"). Which host names: the test bed's inventory sets no cloudforge_domain (the default)."""
+    published = {}
+    for namespace, name in (("openbao", "openbao"), ("keycloak", "keycloak"), ("monitoring", "grafana")):
+        route = _custom(api, "apisix.apache.org", "v2", "apisixroutes", name, namespace)
+        tls = _custom(api, "apisix.apache.org", "v2", "apisixtlses", name, namespace)
+        certificate = _custom(api, "cert-manager.io", "v1", "certificates", tls["spec"]["secret"]["name"], namespace)
+        assert certificate["spec"]["issuerRef"]["name"] == "cloudforge-ca"
+        hosts = [h for http in route["spec"]["http"] for h in http["match"]["hosts"]]
+        assert not gateway.uncovered(hosts, certificate["spec"]["dnsNames"]), (hosts, certificate["spec"]["dnsNames"])
+        assert set(hosts) <= set(tls["spec"]["hosts"])
+        published[name] = hosts
+    assert published["openbao"] == ["openbao.cloudforge.internal"] + [
+        f"openbao-{i}.cloudforge.internal" for i in range(3)
+    ]
+    assert published["keycloak"] == ["keycloak.cloudforge.internal"]
+    assert published["grafana"] == ["grafana.cloudforge.internal"]
+    # APISIX re-encrypts to OpenBao, checking the host against OpenBao's own certificate: it carries the names too.
+    own = _custom(api, "cert-manager.io", "v1", "certificates", "openbao-tls", "openbao")["spec"]
+    assert not gateway.uncovered(published["openbao"], own["dnsNames"], own["ipAddresses"])
+    for i in range(3):
+        upstream = _custom(api, "apisix.apache.org", "v2", "apisixupstreams", f"openbao-member-{i}", "openbao")
+        assert upstream["spec"]["scheme"] == "https"
+        service = client.CoreV1Api(api).read_namespaced_service(f"openbao-member-{i}", "openbao")
+        assert service.spec.selector["statefulset.kubernetes.io/pod-name"] == f"openbao-{i}"
+        assert service.spec.publish_not_ready_addresses is True
+    trust = _custom(api, "cert-manager.io", "v1", "certificates", "apisix-upstream-trust", "apisix")
+    assert trust["spec"]["issuerRef"]["name"] == "cloudforge-ca"
 
 
 def test_runtime_pods_pass_pod_security_restricted(runs, api):

@@ -180,6 +180,9 @@ FLOWS = [
     ("internet", "acme-app", 8080, "TCP", False, "no ingress from outside the cluster into a tenant"),
     ("internet", "apisix", 9080, "TCP", True, "the gateway is the cluster's ingress"),
     ("internet", "openbao", 8200, "TCP", False, "OpenBao is not public"),
+    ("apisix", "openbao", 8200, "TCP", True, "the gateway publishes OpenBao to the platform controller"),
+    ("apisix", "keycloak", 8080, "TCP", True, "the gateway publishes Keycloak at keycloak_hostname"),
+    ("internet", "apisix", 9443, "TCP", True, "the gateway's HTTPS (OpenBao, Keycloak, Grafana)"),
 ]
 
 
