@@ -46,11 +46,18 @@ def _service(role, charts, openbao_secrets=False, reach=None):
 #
 # One entry per role that installs a Helm release, in install order (playbooks/platform_layer.yml imports the
 # roles in this order): cert-manager first (everything else gets certificates from it), then External Secrets
-# Operator and OpenBao (the layer configures OpenBao and generates the services' secrets right after it), then
-# everything that takes secrets from OpenBao; CloudNativePG before Keycloak (its database); KServe after Knative.
+# Operator, then APISIX (the controller reaches OpenBao through the gateway, also for its very first bootstrap, so
+# the gateway takes nothing from OpenBao), then OpenBao (the layer configures OpenBao and generates the services'
+# secrets right after it), then everything that takes secrets from OpenBao; CloudNativePG before Keycloak (its
+# database); KServe after Knative.
 REGISTRY = (
     _service("cert_manager", ["cert-manager"]),
     _service("external_secrets", ["external-secrets"]),
+    _service(
+        "apisix",
+        ["apisix"],
+        reach={"gateway": {"chart": "apisix", "pods": {"app.kubernetes.io/name": "apisix"}, "ports": [["TCP", 9080]]}},
+    ),
     _service(
         "openbao",
         ["openbao"],
@@ -73,12 +80,6 @@ REGISTRY = (
         },
     ),
     _service("opa", ["opa-kube-mgmt"]),
-    _service(
-        "apisix",
-        ["apisix"],
-        openbao_secrets=True,
-        reach={"gateway": {"chart": "apisix", "pods": {"app.kubernetes.io/name": "apisix"}, "ports": [["TCP", 9080]]}},
-    ),
     _service(
         "minio",
         ["minio"],
