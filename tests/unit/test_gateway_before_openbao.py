@@ -49,4 +49,8 @@ def test_the_admin_keys_are_generated_once_and_never_shown():
     assert read["no_log"] is True and create["no_log"] is True
     values = yaml.safe_load((ROOT / "roles" / "apisix" / "vars" / "main.yml").read_text())
     admin = values["apisix_default_values"]["apisix"]["admin"]["credentials"]
-    assert (admin["secretName"], admin["secretAdminKey"], admin["secretViewerKey"]) == ("apisix-admin", "admin", "viewer")
+    assert (admin["secretName"], admin["secretAdminKey"], admin["secretViewerKey"]) == (
+        "apisix-admin",
+        "admin",
+        "viewer",
+    )
