@@ -387,7 +387,7 @@ def test_openbao_policy_token_isolation(runs, bao, openbao_dev):
 def _keycloak_user(keycloak, keycloak_admin, username, group):
     """A user in one of the tenant's identity groups (users are managed by people, not by tenancy)."""
     base = f"{keycloak['url']}/admin/realms/{REALM}"
-    password = uuid.uuid4().hex
+    password = "Aa1" + uuid.uuid4().hex  # the realm's password policy (roles/keycloak) asks for both cases and a digit
     user = {
         "username": username,
         "enabled": True,

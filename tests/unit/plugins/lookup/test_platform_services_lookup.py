@@ -20,10 +20,9 @@ def lookup():
 def test_no_term_returns_every_service_in_install_order(lookup):
     entries = lookup.run([], variables={})
     assert entries == list(platform_services.REGISTRY)
-    assert [e["role"] for e in entries][:3] == ["cert_manager", "external_secrets", "openbao"]
+    assert [e["role"] for e in entries][:4] == ["cert_manager", "external_secrets", "apisix", "openbao"]
     assert [e["role"] for e in entries if e["openbao_secrets"]] == [
         "keycloak",
-        "apisix",
         "minio",
         "monitoring",
         "opensearch",

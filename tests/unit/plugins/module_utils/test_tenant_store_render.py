@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import platform_services, versions
+from ansible_collections.cloudforge.platform.plugins.module_utils.platform import gateway
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import kubernetes as tenant_kube
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import render as tenant_render
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant import spec as tenant_spec
@@ -109,6 +110,9 @@ def test_both_stores_trust_the_ca_of_openbaos_certificate():
         "key": tenant_render.CA_KEY,
     }
     certificate = (ROOT / "roles/openbao/templates/objects.yml.j2").read_text()
-    cert = yaml.safe_load(jinja2.Template(certificate).render(openbao_namespace=CHARTS["openbao"]["namespace"]))
+    namespace = CHARTS["openbao"]["namespace"]
+    paths = gateway.openbao_addresses("openbao.example.com", namespace, 3)
+    rendered = jinja2.Template(certificate).render(openbao_namespace=namespace, openbao_paths=paths)
+    cert = next(doc for doc in yaml.safe_load_all(rendered) if doc["kind"] == "Certificate")
     assert cert["spec"]["secretName"] == tenant_kube.OPENBAO_TLS_SECRET
     assert cert["spec"]["issuerRef"]["name"] == "cloudforge-ca"
