@@ -42,9 +42,11 @@ def test_the_gateway_takes_nothing_from_openbao():
 
 def test_the_admin_keys_are_generated_once_and_never_shown():
     tasks = yaml.safe_load((ROOT / "roles" / "apisix" / "tasks" / "admin_keys.yml").read_text())
-    read, create = tasks
+    read, create, reported = tasks
     assert read["kubernetes.core.k8s_info"]["name"] == "apisix-admin"
-    assert create["when"] == "apisix_admin_secret.resources | length == 0"
+    assert create["when"] == "apisix_admin_secret.resources | length == 0 and not ansible_check_mode"
+    assert reported["when"] == "apisix_admin_secret.resources | length == 0 and ansible_check_mode"
+    assert "ansible.builtin.debug" in reported and reported["changed_when"] is True  # check mode: told, not written
     assert set(create["kubernetes.core.k8s"]["definition"]["stringData"]) == {"admin", "viewer"}
     assert read["no_log"] is True and create["no_log"] is True
     values = yaml.safe_load((ROOT / "roles" / "apisix" / "vars" / "main.yml").read_text())
