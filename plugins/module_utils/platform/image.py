@@ -16,7 +16,8 @@ def platform_image(image, mirror=""):
     """``{repository, registry, path, tag, digest, ref}`` of a versions.yml image, rewritten to ``mirror`` if given.
 
     A mirror (``registry.example:5000`` or ``registry.example:5000/prefix``) keeps each image's path, as
-    ``playbooks/bundle.yml`` pushes them: ``quay.io/jetstack/cert-manager-controller`` becomes
+    the transit registry is to hold them (pushing is issue #19; ``playbooks/bundle.yml`` only downloads):
+    ``quay.io/jetstack/cert-manager-controller`` becomes
     ``<mirror>/jetstack/cert-manager-controller``.
     """
     if not isinstance(image, dict) or not image.get("repository") or not image.get("tag"):
