@@ -3,6 +3,7 @@
 """Docs and comments claim nothing the code does not do: a capability that is not built yet is named with the open
 issue that builds it (or said to be not built) wherever it is mentioned."""
 
+import functools
 import re
 from pathlib import Path
 
@@ -31,15 +32,19 @@ UNBUILT = {
 QUALIFIED = re.compile(r"issue #\d+|not built|does not (install|create)|no ScyllaCluster")
 
 
+@functools.cache
+def _lines():
+    """Every (file:line, text) of the sources, read once for all the claims."""
+    return [
+        (f"{path.relative_to(ROOT)}:{number}", line)
+        for path in SOURCES
+        if path.is_file()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+    ]
+
+
 def _mentions(pattern):
-    found = []
-    for path in SOURCES:
-        if not path.is_file():
-            continue
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if re.search(pattern, line):
-                found.append((f"{path.relative_to(ROOT)}:{number}", line))
-    return found
+    return [(where, line) for where, line in _lines() if re.search(pattern, line)]
 
 
 @pytest.mark.parametrize("claim", sorted(UNBUILT))
