@@ -59,7 +59,16 @@ class Run:
 
 
 def run_playbook(
-    playbook, inventory, extra_vars=None, check=False, diff=False, verbosity=0, json_output=True, timeout=600
+    playbook,
+    inventory,
+    extra_vars=None,
+    check=False,
+    diff=False,
+    verbosity=0,
+    json_output=True,
+    timeout=600,
+    tags=None,
+    vars_files=(),
 ):
     env = dict(os.environ)
     env.update(
@@ -73,6 +82,10 @@ def run_playbook(
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(playbook)]
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
+    for path in vars_files:
+        cmd += ["-e", f"@{path}"]
+    if tags:
+        cmd += ["--tags", ",".join(tags)]
     if check:
         cmd.append("--check")
     if diff:

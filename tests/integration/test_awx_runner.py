@@ -27,7 +27,6 @@ from kubernetes.client.rest import ApiException
 from minio import Minio
 from minio.error import S3Error
 from tenant_support import inventory_path
-from testbed import model_standin, platform_standin
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import s3 as s3_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import artifact as model_artifact
@@ -135,9 +134,8 @@ def _artifacts(ctx):
 def _model_in_git(ctx):
     """What the operator did before launching Deploy model: the tenant's spec with its model is in the project's
     inventory (tenants/<tenant>.yml, the same tenant the Provision tenant survey defined) and the model's files are
-    in object storage with their manifest (uploaded with cloudforge.platform.model_artifact). The platform layer's
-    serving runtimes are stood in for (tests/testbed/model_standin.py)."""
-    model_standin.serving_runtimes(ctx["kubeconfig"])
+    in object storage with their manifest (uploaded with cloudforge.platform.model_artifact). The serving runtimes
+    are the platform layer's (the `platform` fixture)."""
     source = ctx["work"] / "model-files"
     (source / "tokenizer").mkdir(parents=True, exist_ok=True)
     (source / "config.json").write_bytes(b'{"architectures": ["LlamaForCausalLM"]}')
@@ -342,8 +340,7 @@ K3S_INVENTORY = {
 
 
 @pytest.fixture(scope="module")
-def ctx(testbed, kube, openbao_dev, openbao_prod, keycloak, minio, nats, tmp_path_factory):
-    platform_standin.prepare(testbed)
+def ctx(testbed, kube, platform, openbao_prod, keycloak, minio, nats, tmp_path_factory):
     hostvars = yaml.safe_load(inventory_path(kube).read_text())["all"]["children"]["platform_controller"]["hosts"][
         "localhost"
     ]

@@ -24,9 +24,10 @@ import requests
 import yaml
 from kubernetes import client, config
 from tenant_support import PLAYBOOKS, ROOT, Run, inventory_path, keycloak_admin_token, write_specs
-from testbed import faults, platform_standin, procs
+from testbed import faults, procs
 
 RUN = uuid.uuid4().hex[:4]
+REALM = "cloudforge"  # the platform realm (roles/keycloak, keycloak_realm)
 OK = f"fok-{RUN}"
 SERVERS = ["openbao", "keycloak", "minio", "nats", "kubernetes"]
 # The task of each backend in playbooks/tenant_backends/<backend>/present.yml, and how its messages name it.
@@ -38,7 +39,7 @@ TASK = {
     "nats": "NATS -",
 }
 LABEL = {"kubernetes": "Kubernetes", "openbao": "OpenBao", "keycloak": "Keycloak", "minio": "MinIO", "nats": "NATS"}
-COMPONENT = {"kubernetes": "kube", "openbao": "openbao_dev", "keycloak": "keycloak", "minio": "minio", "nats": "nats"}
+COMPONENT = {"kubernetes": "kube", "openbao": "openbao_prod", "keycloak": "keycloak", "minio": "minio", "nats": "nats"}
 # The backends each server's runs act on (cloudforge_tenant_backends): the server's own, what it needs (MinIO and
 # NATS read their credentials from OpenBao) and one after it, which gets only the tenants that did not fail.
 SCENARIO_BACKENDS = {
@@ -197,7 +198,7 @@ def _bao_snapshot(bed, n):
 class _Keycloak:
     def __init__(self, bed):
         self.info = bed.c["keycloak"]
-        self.base = f"{self.info['url']}/admin/realms/{platform_standin.REALM}"
+        self.base = f"{self.info['url']}/admin/realms/{REALM}"
 
     def get(self, path, **params):
         token = keycloak_admin_token(self.info)
@@ -293,8 +294,7 @@ def exists_on(bed, server, tenant):
 
 # -- fixtures ------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def bed(testbed, tmp_path_factory):
-    platform_standin.prepare(testbed)
+def bed(testbed, platform, tmp_path_factory):
     bed = Bed(testbed, tmp_path_factory.mktemp("faults"))
     marks = {}
 
@@ -436,7 +436,7 @@ def test_back_rerun_converges_and_third_run_changes_nothing(scenario, bed):
 @pytest.fixture(scope="module")
 def sealed(bed, testbed):
     info = bed.c["openbao"]
-    key = faults.dev_unseal_key(_bao_log())
+    key = info["unseal_keys"][0]  # the test bed initialised it with one key share
     tenants = [f"faseal-{RUN}", f"fbseal-{RUN}"]
 
     def seal(_proc):
@@ -459,12 +459,6 @@ def sealed(bed, testbed):
     out["third"] = bed.run("openbao-unsealed-third", tenants, backends=SCENARIO_BACKENDS["openbao"])
     out["ok_after_back"] = snapshot(bed, OK)
     return out
-
-
-def _bao_log():
-    from testbed.paths import state_dir
-
-    return state_dir() / "logs" / "openbao_dev-server.log"
 
 
 def test_openbao_sealed_mid_run_fails_cleanly_and_converges_once_unsealed(sealed, bed):

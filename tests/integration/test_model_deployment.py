@@ -18,7 +18,6 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 from minio import Minio
 from tenant_support import PLAYBOOKS, inventory_path, run_playbook, write_specs
-from testbed import model_standin
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import s3 as s3_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import artifact as model_artifact
@@ -117,19 +116,13 @@ def sources(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def env(kube, minio, openbao_dev, admin, sources, tmp_path_factory):
-    """Serving runtimes (platform stand-ins), then the test tenant with the existing tenant machinery."""
-    # The platform layer (issue #7) owns the real ClusterServingRuntimes; minimal valid stand-ins with the same
-    # names and formats are created here (tests/testbed/model_standin.py).
-    model_standin.serving_runtimes(kube["kubeconfig"])
+def env(kube, minio, platform, admin, sources, tmp_path_factory):
+    """The test tenant with the existing tenant machinery, on the platform (its ClusterServingRuntimes) as configured."""
     specs_dir = write_specs(tmp_path_factory.mktemp("tenants"), [_tenant_spec(sources)])
     inventory = inventory_path(kube)
     extra = {
         "cloudforge_tenants_dir": str(specs_dir),
         "cloudforge_tenant_backends": ["kubernetes", "openbao"],
-        # The OpenBao auth methods are the platform layer's; this test needs neither.
-        "cloudforge_openbao_kubernetes_auth_mount": "",
-        "cloudforge_openbao_jwt_auth_mount": "",
     }
     began = time.monotonic()
     run = run_playbook(PLAYBOOKS / "tenant.yml", inventory, dict(extra, tenant=T))

@@ -17,7 +17,6 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from tenant_support import PLAYBOOKS, inventory_path, run_playbook, write_specs
-from testbed import model_standin
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import kube as kube_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.model import kubernetes as model_kube
@@ -34,8 +33,7 @@ SPEC = {
 
 
 @pytest.fixture(scope="module")
-def tenant(kube, tmp_path_factory):
-    model_standin.serving_runtimes(kube["kubeconfig"])
+def tenant(kube, platform, tmp_path_factory):
     specs = write_specs(tmp_path_factory.mktemp("tenants"), [SPEC])
     run = run_playbook(
         PLAYBOOKS / "tenant.yml",

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 from tenant_support import ROOT, inventory_path, run_playbook
-from testbed import platform_standin, platform_vars
+from testbed import platform_vars
 from testbed.components.openbao import ProdServer
 from testbed.pki import CA
 
@@ -41,7 +41,7 @@ def kube_auth(kube):
     return {
         "openbao_config_kubernetes_host": kube["server"],
         "openbao_config_kubernetes_ca_cert": Path(kube["ca_cert"]).read_text(),
-        "openbao_config_kubernetes_reviewer_jwt": platform_standin.reviewer_token(kube),
+        "openbao_config_kubernetes_reviewer_jwt": platform_vars.reviewer_token(kube),
     }
 
 

@@ -26,7 +26,6 @@ from minio import Minio, MinioAdmin
 from minio.credentials import StaticProvider
 from minio.error import S3Error
 from tenant_support import PLAYBOOKS, inventory_path, keycloak_admin_token, run_playbook
-from testbed import platform_standin
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients.s3 import normalise_policy
 from ansible_collections.cloudforge.platform.plugins.module_utils.tenant.spec import validate_tenants
@@ -159,9 +158,9 @@ def test_kubernetes_purge_refuses_a_namespace_holding_another_tenants_object(bac
 
 # -- OpenBao -----------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def bao_auth(testbed):
-    """The Kubernetes and JWT/OIDC auth methods openbao_tenant puts the tenants' roles on."""
-    platform_standin.prepare(testbed)
+def bao_auth(platform):
+    """The Kubernetes and JWT/OIDC auth methods openbao_tenant puts the tenants' roles on (the platform configured)."""
+    return platform
 
 
 def _policy(bao, name):
@@ -260,10 +259,9 @@ class _Keycloak:
 
 
 @pytest.fixture(scope="module")
-def kc(keycloak):
-    kc = _Keycloak(keycloak)
-    assert kc("POST", None, json={"realm": REALM, "enabled": True}).status_code in (201, 409)
-    return kc
+def kc(keycloak, platform):
+    """Keycloak's admin API of the realm the platform layer declared (the `platform` fixture)."""
+    return _Keycloak(keycloak)
 
 
 def test_keycloak_group_of_another_tenant_is_never_granted_or_deleted(backend, kc):

@@ -24,7 +24,6 @@ from urllib.parse import urlparse
 import pytest
 from kubernetes import client, config
 from tenant_support import PLAYBOOKS, inventory_path, run_playbook, write_specs
-from testbed import platform_standin
 
 RUN = uuid.uuid4().hex[:5]
 REALM = "cloudforge"
@@ -64,19 +63,6 @@ def _keycloak_get(keycloak, path, **params):
     resp = requests.get(f"{keycloak['url']}/admin/realms/{REALM}{path}", headers=headers, params=params, timeout=30)
     resp.raise_for_status()
     return resp.json()
-
-
-@pytest.fixture(scope="module")
-def platform(testbed, keycloak):
-    import requests
-
-    headers = {"Authorization": f"Bearer {_keycloak_token(keycloak)}"}
-    resp = requests.post(
-        f"{keycloak['url']}/admin/realms", json={"realm": REALM, "enabled": True}, headers=headers, timeout=30
-    )
-    assert resp.status_code in (201, 409), resp.text
-    platform_standin.prepare(testbed)
-    return testbed
 
 
 @pytest.fixture(scope="module")

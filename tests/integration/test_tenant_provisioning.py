@@ -18,7 +18,7 @@ import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from tenant_support import PLAYBOOKS, ROOT, inventory_path, keycloak_admin_token, run_playbook, write_specs
-from testbed import kubeaccess, pki, platform_standin
+from testbed import kubeaccess, pki, platform_vars
 
 RUN = uuid.uuid4().hex[:5]
 CHARTS = yaml.safe_load((ROOT / "versions.yml").read_text())["charts"]
@@ -62,7 +62,7 @@ GLOBEX = {
 }
 
 
-# -- the platform's side (what the platform layer configures once; the tenancy modules build on it) ---------------
+# -- the platform's side (configured by the platform layer itself: the `platform` fixture of conftest.py) ---------
 REALM = "cloudforge"
 
 
@@ -86,17 +86,14 @@ class _KeycloakAdmin:
 
 
 @pytest.fixture(scope="module")
-def keycloak_admin(keycloak):
-    admin = _KeycloakAdmin(keycloak)
-    resp = admin.post(f"{keycloak['url']}/admin/realms", json={"realm": REALM, "enabled": True})
-    assert resp.status_code in (201, 409), resp.text
-    return admin
+def keycloak_admin(keycloak, platform):
+    """Keycloak's admin API, once the platform layer has declared the realm (the `platform` fixture)."""
+    return _KeycloakAdmin(keycloak)
 
 
 @pytest.fixture(scope="module")
-def openbao_platform(testbed, keycloak, keycloak_admin):
-    """Kubernetes auth (TokenReview against the testbed apiserver) and JWT/OIDC auth trusting the Keycloak realm."""
-    platform_standin.prepare(testbed)
+def openbao_platform(platform, keycloak):
+    """OpenBao's Kubernetes and oidc auth methods, as the platform layer configured them (the `platform` fixture)."""
     return {"issuer": f"{keycloak['url']}/realms/{REALM}"}
 
 
@@ -213,7 +210,7 @@ def test_namespace_quota_and_policies_are_as_specified(runs, admin):
         {"app.kubernetes.io/name": "apisix"},
         {"app.kubernetes.io/name": "openbao"},
     ]
-    core.read_namespaced_service_account(platform_standin.REVIEWER, CHARTS["openbao"]["namespace"])
+    core.read_namespaced_service_account(platform_vars.REVIEWER, CHARTS["openbao"]["namespace"])
     gateway = net.read_namespaced_network_policy("tenant-allow-from-gateway", NS_A).spec.ingress[0]._from[0]
     assert gateway.namespace_selector.match_labels == {"kubernetes.io/metadata.name": CHARTS["apisix"]["namespace"]}
     crs = client.CustomObjectsApi(admin)
@@ -358,8 +355,8 @@ def test_quota_below_current_usage_fails_before_any_write(runs, pb, admin, specs
 
 
 # -- isolation in OpenBao ----------------------------------------------------------------------------------------
-def _client_for(openbao_dev, token):
-    return hvac.Client(url=openbao_dev["addr"], token=token, verify=openbao_dev["ca_cert"])
+def _client_for(openbao_prod, token):
+    return hvac.Client(url=openbao_prod["addr"], token=token, verify=openbao_prod["ca_cert"])
 
 
 def _read(bao_client, mount, path):
@@ -371,12 +368,12 @@ def _read(bao_client, mount, path):
         return "forbidden"
 
 
-def test_openbao_policy_token_isolation(runs, bao, openbao_dev):
+def test_openbao_policy_token_isolation(runs, bao, openbao_prod):
     bao.secrets.kv.v2.create_or_update_secret(
         path="shared/probe", secret={"v": "globex-only"}, mount_point=f"tenants/{B}"
     )
     token = bao.auth.token.create(policies=[NS_A], ttl="10m", no_default_policy=True)["auth"]["client_token"]
-    acme = _client_for(openbao_dev, token)
+    acme = _client_for(openbao_prod, token)
     acme.secrets.kv.v2.create_or_update_secret(path="mine", secret={"v": "acme"}, mount_point=f"tenants/{A}")
     assert _read(acme, f"tenants/{A}", "mine") == {"v": "acme"}
     assert _read(acme, f"tenants/{B}", "shared/probe") == "forbidden"
@@ -422,14 +419,14 @@ def _keycloak_token(keycloak, tenant, username, password):
 
 
 def test_keycloak_user_logs_into_openbao_for_own_tenant_only(
-    runs, keycloak, keycloak_admin, openbao_dev, openbao_platform
+    runs, keycloak, keycloak_admin, openbao_prod, openbao_platform
 ):
     password = _keycloak_user(keycloak, keycloak_admin, f"alice-{RUN}", f"{A}-admins")
     token = _keycloak_token(keycloak, A, f"alice-{RUN}", password)
-    anon = _client_for(openbao_dev, None)
+    anon = _client_for(openbao_prod, None)
     login = anon.auth.jwt.jwt_login(role=NS_A, jwt=token, path="oidc")
     assert NS_A in login["auth"]["policies"]
-    alice = _client_for(openbao_dev, login["auth"]["client_token"])
+    alice = _client_for(openbao_prod, login["auth"]["client_token"])
     assert _read(alice, f"tenants/{A}", "mine") == {"v": "acme"}
     assert _read(alice, f"tenants/{B}", "shared/probe") == "forbidden"
     with pytest.raises(hvac.exceptions.InvalidRequest):  # acme's group is not bound to globex's role
@@ -440,11 +437,11 @@ def test_keycloak_user_logs_into_openbao_for_own_tenant_only(
         anon.auth.jwt.jwt_login(role=NS_B, jwt=token_b, path="oidc")
 
 
-def test_openbao_kubernetes_login_binds_tenant_service_accounts(runs, admin, openbao_dev):
+def test_openbao_kubernetes_login_binds_tenant_service_accounts(runs, admin, openbao_prod):
     sa_jwt = _sa_token(admin, NS_A, "workload")
-    anon = _client_for(openbao_dev, None)
+    anon = _client_for(openbao_prod, None)
     login = anon.auth.kubernetes.login(NS_A, sa_jwt, mount_point="kubernetes")
-    workload = _client_for(openbao_dev, login["auth"]["client_token"])
+    workload = _client_for(openbao_prod, login["auth"]["client_token"])
     assert _read(workload, f"tenants/{A}", "mine") == {"v": "acme"}
     assert _read(workload, f"tenants/{B}", "shared/probe") == "forbidden"
     with pytest.raises(hvac.exceptions.Forbidden):  # read-only for workloads
@@ -632,7 +629,7 @@ def test_nats_user_uses_own_subjects_and_streams_only(runs, bao, nats):
 
 
 # -- removal -----------------------------------------------------------------------------------------------------
-def test_remove_without_purge_revokes_access_and_keeps_data(runs, pb, kube, admin, bao, openbao_dev, minio, nats):
+def test_remove_without_purge_revokes_access_and_keeps_data(runs, pb, kube, admin, bao, openbao_prod, minio, nats):
     token_before = _sa_token(admin, NS_B, "workload")
     globex_keys = _s3_keys(bao, B)
     globex_nats = _nats_password(bao, B)
@@ -652,7 +649,7 @@ def test_remove_without_purge_revokes_access_and_keeps_data(runs, pb, kube, admi
     assert _read(bao, f"tenants/{B}", "keep-me") == {"v": "data"}
     assert NS_B not in bao.sys.list_acl_policies()["data"]["keys"]
     with pytest.raises(hvac.exceptions.InvalidRequest):
-        _client_for(openbao_dev, None).auth.kubernetes.login(NS_B, token_before, mount_point="kubernetes")
+        _client_for(openbao_prod, None).auth.kubernetes.login(NS_B, token_before, mount_point="kubernetes")
     assert any(k["backend"] == "minio" and k["what"] == f"bucket {B}-data" for k in kept)
     assert _s3_denied(lambda: list(_s3(minio, globex_keys).list_objects(f"{B}-data"))) == "InvalidAccessKeyId"
     root = _s3(minio, {"access_key": minio["access_key"], "secret_key": minio["secret_key"]})

@@ -47,13 +47,13 @@ def _run(kube, specs_dir, **extra):
 
 
 @pytest.fixture(scope="module")
-def runs(kube, openbao_dev, tmp_path_factory):
+def runs(kube, openbao_prod, tmp_path_factory):
     specs_dir = write_specs(tmp_path_factory.mktemp("tenants"), SPECS)
     # The inventory's cloudforge_openbao_ca_cert (the CA the controller trusts OpenBao with) is the default.
     out = {"first": _run(kube, specs_dir), "second": _run(kube, specs_dir)}
     for name, run in out.items():
         assert run.rc == 0, (name, run.output[-3000:])
-    out["ca"] = Path(openbao_dev["ca_cert"]).read_text()
+    out["ca"] = Path(openbao_prod["ca_cert"]).read_text()
     return out
 
 

@@ -10,8 +10,8 @@
   server's certificate, whose SAN is 127.0.0.1). ``cut_after(n, ...)`` counts the client's chunks (at least one
   per request) and, holding the (n+1)-th, runs a hook (e.g. seal the OpenBao) and switches mode: a fault in the
   middle of a module's requests, never "after a sleep".
-- seal()/unseal(): the real ``sys/seal`` of an OpenBao server and its real unseal key (the dev server prints it in
-  its log).
+- seal()/unseal(): the real ``sys/seal`` of an OpenBao server and its real unseal key (the test bed keeps the
+  production-like server's in its state).
 - run_watched(): runs ansible-playbook with the ``cloudforge_fault_events`` callback (callback_plugins/ here); the
   callback reports each task as it starts and waits until the handler for that task has run, so a fault (or a
   SIGKILL of the playbook) happens exactly at that point of the run.
@@ -20,7 +20,6 @@
 import contextlib
 import json
 import os
-import re
 import select
 import signal
 import socket
@@ -202,14 +201,6 @@ class FaultProxy:
 
 
 # -- OpenBao: a real seal, a real unseal ---------------------------------------------------------------------------
-def dev_unseal_key(log):
-    """The unseal key the OpenBao dev server printed when it started."""
-    found = re.findall(r"^Unseal Key: (\S+)$", Path(log).read_text(errors="replace"), re.M)
-    if not found:
-        raise RuntimeError(f"no 'Unseal Key:' line in {log}")
-    return found[-1]
-
-
 def seal(addr, token, ca_cert):
     hvac.Client(url=addr, token=token, verify=ca_cert).sys.seal()
     procs.wait_for(f"openbao at {addr} sealed", lambda: health(addr, ca_cert) == 503, 30)

@@ -4,7 +4,11 @@
 
 The stand-in chart's in-cluster OpenBao is not a real server, so `site.yml --tags platform` on the test bed
 bootstraps and configures the `openbao_prod` component instead (raft, TLS, two audit devices declared in its
-configuration). Used by tests/integration/test_platform_layer.py and `make demo`:
+configuration). That server runs outside the test bed's cluster, so it cannot use its own ServiceAccount token for
+TokenReviews as the in-cluster server does: `reviewer_token()` gives it a token of the ServiceAccount the pinned
+openbao chart creates for the server (`server.authDelegator`: ServiceAccount `openbao` in the chart's namespace,
+bound to `system:auth-delegator` by ClusterRoleBinding `openbao-server-binding`), which is where reality stops.
+Used by the `platform` fixture (tests/integration/conftest.py), test_platform_layer.py, the benchmark and `make demo`:
 
     PYTHONPATH=tests python -m testbed.platform_vars STATE_DIR   # writes STATE_DIR/platform-openbao.json (0600)
 """
@@ -14,7 +18,44 @@ import os
 import sys
 from pathlib import Path
 
-from .platform_standin import reviewer_token
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+ROOT = Path(__file__).resolve().parents[2]
+REVIEWER = "openbao"
+REVIEWER_BINDING = "openbao-server-binding"
+
+
+def reviewer_namespace() -> str:
+    """Where the platform layer installs the openbao chart (versions.yml), so where the chart's ServiceAccount lives."""
+    import yaml
+
+    return yaml.safe_load((ROOT / "versions.yml").read_text(encoding="utf-8"))["charts"]["openbao"]["namespace"]
+
+
+def _ignore_conflict(create) -> None:
+    try:
+        create()
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+
+
+def reviewer_token(kube: dict) -> str:
+    """A token of the chart's ServiceAccount for the server, allowed to create TokenReviews (created if missing)."""
+    api = config.new_client_from_config(kube["kubeconfig"])
+    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+    namespace = reviewer_namespace()
+    _ignore_conflict(lambda: core.create_namespace({"metadata": {"name": namespace}}))
+    _ignore_conflict(lambda: core.create_namespaced_service_account(namespace, {"metadata": {"name": REVIEWER}}))
+    binding = {
+        "metadata": {"name": REVIEWER_BINDING},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:auth-delegator"},
+        "subjects": [{"kind": "ServiceAccount", "name": REVIEWER, "namespace": namespace}],
+    }
+    _ignore_conflict(lambda: rbac.create_cluster_role_binding(binding))
+    request = {"spec": {"audiences": [], "expirationSeconds": 86400}}
+    return core.create_namespaced_service_account_token(REVIEWER, namespace, request).status.token
 
 
 def audit_devices(data_dir) -> list:

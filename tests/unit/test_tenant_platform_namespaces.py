@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from testbed import platform_standin
+from testbed import platform_vars
 
 from ansible_collections.cloudforge.platform.plugins.filter.tenant_k8s_objects import tenant_k8s_objects
 from ansible_collections.cloudforge.platform.plugins.module_utils.catalog import platform_services, versions
@@ -139,7 +139,7 @@ def test_openbao_namespace_of_the_snapshot_role_and_the_test_bed_is_the_platform
     assert roles["auth/kubernetes/role/external-secrets"]["bound_service_account_namespaces"] == [
         CHARTS["external-secrets"]["namespace"]
     ]
-    assert openbao == platform_standin.NAMESPACE
+    assert openbao == platform_vars.reviewer_namespace()
 
 
 def test_filter_renders_the_versions_yml_namespaces_and_a_changed_pin_moves_them():

