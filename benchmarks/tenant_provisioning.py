@@ -2,16 +2,21 @@
 # SPDX-License-Identifier: Apache-2.0
 """Benchmark: provision 10 and 100 tenants with playbooks/tenant.yml on the testbed, and a naive baseline.
 
-Run against a testbed that is up (``make testbed-up``; the kube, openbao_dev, keycloak, minio and nats components)::
+Run against a testbed that is up (``make testbed-up``; the kube, openbao_prod, keycloak, minio, nats and helm
+components)::
 
     PYTHONPATH=tests:tests/integration .venv/bin/python benchmarks/tenant_provisioning.py [--sizes 10 100] [--baseline 10]
 
-It configures what the platform layer would (OpenBao's Kubernetes and JWT auth methods, the Keycloak realm), then for
-each size writes that many tenant specs (each with a database, a bucket, a stream, two service accounts, network
-allowances and gateway limits), runs the playbook for all of them, then runs it again (must report changed=0). The
-baseline (benchmarks/naive_tenant.yml: the same Kubernetes, OpenBao and Keycloak objects with one generic task run per
-object) runs on its own tenants next to playbooks/tenant.yml restricted to the same three backends. Prints a JSON
-report; docs/performance.md records the figures. Tenants are named bench-<run>-NNN and are left on the testbed.
+First the platform layer's own configuration steps run on the test bed's servers, as the integration tests' `platform`
+fixture runs them (tests/integration/conftest.py): ``ansible-playbook site.yml --tags
+openbao_config,keycloak_realm,kserve_runtimes -e @<testbed.platform_vars.write(state, workdir)>`` configures the
+production-like OpenBao (KV, Kubernetes and oidc auth, policies, platform secrets), the Keycloak realm and its clients,
+and the KServe runtimes; the tenants then live on that OpenBao. Then for each size writes that many tenant specs (each
+with a database, a bucket, a stream, two service accounts, network allowances and gateway limits), runs the playbook
+for all of them, then runs it again (must report changed=0). The baseline (benchmarks/naive_tenant.yml: the same
+Kubernetes, OpenBao and Keycloak objects with one generic task run per object) runs on its own tenants next to
+playbooks/tenant.yml restricted to the same three backends. Prints a JSON report; docs/performance.md records the
+figures. Tenants are named bench-<run>-NNN and are left on the testbed.
 """
 
 import argparse
@@ -25,7 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integration"), str(ROOT / ".build" / "collections")]
 
 from tenant_support import PLAYBOOKS, run_playbook, write_specs  # noqa: E402
-from testbed import platform_standin, stack  # noqa: E402
+from testbed import platform_vars, stack  # noqa: E402
+
+# The platform layer's configuration steps the tenants need, as the `platform` fixture of tests/integration/conftest.py.
+PLATFORM_TAGS = ("openbao_config", "keycloak_realm", "kserve_runtimes")
 
 
 def tenant_spec(name, index, names):
@@ -70,6 +78,21 @@ def measure(label, playbook, inventory, extra, count):
     return result
 
 
+def configure_platform(state, inventory, workdir):
+    """The platform layer configures the servers the tenants need (site.yml --tags openbao_config,...)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    variables = platform_vars.write(state, workdir)
+    run = run_playbook(ROOT / "site.yml", inventory, tags=PLATFORM_TAGS, vars_files=[variables], timeout=1800)
+    if run.rc != 0:
+        raise RuntimeError(f"site.yml --tags {','.join(PLATFORM_TAGS)} failed:\n{run.failure() or run.output[-4000:]}")
+    print(
+        json.dumps(
+            {"run": f"platform layer: site.yml --tags {','.join(PLATFORM_TAGS)}", "seconds": round(run.seconds, 1)}
+        ),
+        flush=True,
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100])
@@ -81,11 +104,11 @@ def main(argv=None):
     if not state or stack.healthy(state):
         sys.exit("the testbed is not up and healthy: run `make testbed-up` first")
     components = state["components"]
-    missing = {"kube", "openbao_dev", "keycloak", "minio", "nats"} - set(components)
+    missing = {"kube", "openbao_prod", "keycloak", "minio", "nats", "helm"} - set(components)
     if missing:
         sys.exit(f"the testbed lacks {', '.join(sorted(missing))}")
-    platform_standin.prepare(state)
     inventory = Path(components["kube"]["state_dir"]) / "inventory.yml"
+    configure_platform(state, inventory, args.workdir)
     nats = components["nats"]
     base = {"cloudforge_nats_config": nats["config"], "cloudforge_nats_pid": nats["pid"]}
     run_id = uuid.uuid4().hex[:4]
