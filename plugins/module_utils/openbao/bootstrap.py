@@ -4,9 +4,13 @@
 
 The flow (``bootstrap()``), each step only when needed, so a second run changes nothing:
 
-1. ``sys/init`` when the server is not initialised: the unseal keys and the initial root token go straight into
-   the operator's secret store (``STORES``; a 0600 file on the controller today) and are never returned;
-2. unseal with the keys from the store when the server is sealed;
+0. the health of every raft member (``members``; just ``bao`` by default) is read first; a member that does not
+   answer stops the run before anything is changed (module_utils/openbao/members.py ``plan()``);
+1. ``sys/init`` once, when no member is initialised (on ``bao`` when it is a member, else on the first member): the
+   unseal keys and the initial root token go straight into the operator's secret store (``STORES``; a 0600 file on
+   the controller today) and are never returned;
+2. unseal, with the keys from the store, every member that is sealed (a member that has not joined the raft
+   cluster yet joins it through its retry_join as soon as it has the keys);
 3. with the root token: write the admin policy, create an orphan periodic admin token (kept in the store too),
    then revoke the root token, so no root token exists once the bootstrap is over.
 
@@ -21,12 +25,14 @@ import time
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao.members import (
+    BootstrapError,
+    Member,
+    member_urls,
+    plan,
+)
 
 MATERIAL_FORMAT = 1
-
-
-class BootstrapError(Exception):
-    """The bootstrap cannot go on; the message names the cause and the fix."""
 
 
 class FileStore:
@@ -137,30 +143,56 @@ ADMIN_PERIOD = "768h"
 
 
 def bootstrap(bao, store, shares=5, threshold=3, admin_policy_name="cloudforge-admin", admin_token_period=ADMIN_PERIOD,
-              kv_mounts=("platform", "tenants"), revoke_root=True, check_mode=False, timeout=60):  # fmt: skip
-    """Bring ``bao`` to initialised + unsealed with an admin token in ``store``; returns the result (no secrets)."""
+              kv_mounts=("platform", "tenants"), revoke_root=True, check_mode=False, timeout=60,
+              members=None):  # fmt: skip
+    """Bring every member to initialised + unsealed with an admin token in ``store``; returns the result (no secrets).
+
+    ``bao`` is the address the root token replacement goes to (the active server, or a member); ``members`` the
+    ``Member`` of every raft member (default: ``bao`` alone).
+    """
     if threshold > shares:
         raise BootstrapError(f"secret_threshold ({threshold}) is larger than secret_shares ({shares}); lower it")
-    before = status(bao)
+    members = list(members) if members else [Member(bao)]
+    by_url = {m.url: m for m in members}
+    states = {m.url: m.status() for m in members}
+    todo = plan(list(states.values()), bao.url)  # raises, before any change, when a member does not answer
+    url = bao.url.rstrip("/")
+    before = _public(states[url]) if url in states else status(bao)
     actions = []
-    result = {"store": store.location, "actions": actions, "before": before}
+    report = {
+        u: {"url": u, "initialized": s.initialized, "sealed_before": s.sealed, "unsealed": False, "sealed": s.sealed}
+        for u, s in states.items()
+    }
+    result = {"store": store.location, "actions": actions, "before": before, "members": list(report.values())}
     material = None
-    if not before["initialized"]:
+    if todo.initialize:
         if store.exists():
             raise BootstrapError(
-                f"OpenBao at {bao.url} is not initialised but {store.location} already exists (recovery material of "
-                "another OpenBao?); move it away or point secret_store at a new location. Nothing has been changed."
+                f"OpenBao at {todo.initialize} is not initialised but {store.location} already exists (recovery "
+                "material of another OpenBao?); move it away or point secret_store at a new location. "
+                "Nothing has been changed."
             )
         store.check_writable(check_mode)
-        actions.append(f"initialise with {shares} key shares, threshold {threshold}")
+    elif todo.unseal:
+        material = _load(store, todo.unseal[0])
+    if todo.initialize:
+        actions.append(f"initialise {todo.initialize} with {shares} key shares, threshold {threshold}")
         actions.append(f"write the unseal keys and root token to {store.location}")
-        if check_mode:
-            actions += ["unseal", f"create policy {admin_policy_name} and an admin token", "revoke the root token"]
-            return _finish(result, bao, check_mode)
-        init = bao.client.sys.initialize(secret_shares=shares, secret_threshold=threshold)
+    keys_needed = threshold if material is None else material["unseal_threshold"]
+    for member_url in todo.unseal:
+        joins = not states[member_url].initialized and member_url != todo.initialize
+        how = " (it joins the raft cluster through retry_join)" if joins else ""
+        actions.append(f"unseal {member_url} with {keys_needed} keys from {store.location}{how}")
+        report[member_url]["unsealed"] = True
+    if check_mode and todo.changes:
+        if todo.initialize:
+            actions += [f"create policy {admin_policy_name} and an admin token", "revoke the root token"]
+        return _finish(result, bao, check_mode)
+    if todo.initialize:
+        init = by_url[todo.initialize].initialize(shares, threshold)
         material = {
             "format": MATERIAL_FORMAT,
-            "openbao_addr": bao.url,
+            "openbao_addr": todo.initialize,
             "unseal_keys": init["keys_base64"],
             "unseal_threshold": threshold,
             "root_token": init["root_token"],
@@ -169,14 +201,13 @@ def bootstrap(bao, store, shares=5, threshold=3, admin_policy_name="cloudforge-a
             "admin_policy": admin_policy_name,
         }
         store.save(material)
-        before = dict(before, sealed=True)
-    if before["sealed"]:
-        material = material or _load(store, bao)
-        actions.append(f"unseal with {material['unseal_threshold']} keys from {store.location}")
-        if check_mode:
-            return _finish(result, bao, check_mode)
-        bao.client.sys.submit_unseal_keys(material["unseal_keys"][: material["unseal_threshold"]])
-        _wait(bao, lambda s: not s.get("sealed") and not s.get("standby"), "unsealed and active", timeout)
+    for member_url in todo.unseal:
+        after = by_url[member_url].unseal(material["unseal_keys"][: material["unseal_threshold"]], timeout)
+        report[member_url].update(initialized=after.initialized, sealed=after.sealed)
+    if todo.unseal:
+        single = len(members) == 1
+        what = "unsealed and active" if single else "unsealed"
+        _wait(bao, lambda s: not s.get("sealed") and (not single or not s.get("standby")), what, timeout)
     if material is None and store.exists():
         material = store.load()
     if material is not None and material.get("root_token") and not material.get("root_token_revoked"):
@@ -188,10 +219,19 @@ def bootstrap(bao, store, shares=5, threshold=3, admin_policy_name="cloudforge-a
     return _finish(result, bao, check_mode)
 
 
-def _load(store, bao):
+def _public(state):
+    return {
+        "initialized": state.initialized,
+        "sealed": state.sealed,
+        "standby": state.standby,
+        "version": state.version,
+    }
+
+
+def _load(store, url):
     if not store.exists():
         raise BootstrapError(
-            f"OpenBao at {bao.url} is sealed and {store.location} does not exist; unseal it by hand "
+            f"OpenBao at {url} is sealed and {store.location} does not exist; unseal it by hand "
             "(bao operator unseal) or point secret_store at the recovery material written at initialisation"
         )
     return store.load()
@@ -229,6 +269,19 @@ def _finish(result, bao, check_mode):
     result["changed"] = bool(result["actions"])
     result["after"] = result["before"] if check_mode or not result["changed"] else status(bao)
     return result
+
+
+def member_clients(bao, urls):
+    """A ``Member`` per URL, each with ``bao``'s TLS settings, timeout and retries (``bao`` itself for its own URL)."""
+    found = []
+    for url in member_urls(bao.url, urls):
+        if url == bao.url:
+            found.append(Member(bao))
+            continue
+        other = openbao_client.OpenBao(url, timeout=bao.timeout, policy=bao.policy)
+        other.verify = bao.verify
+        found.append(Member(other))
+    return found
 
 
 def admin_token(store):
