@@ -1,0 +1,87 @@
+# Copyright (c) CloudForge maintainers
+# SPDX-License-Identifier: Apache-2.0
+"""A three-member (``size``) OpenBao raft cluster of real `bao` processes on loopback, for HA bootstrap tests.
+
+Each member is a ``ProdServer`` (raft storage, TLS) in ``directory/member-<i>`` with its own API and cluster ports,
+a certificate from ``ca`` whose SAN has 127.0.0.1, node id ``member-<i>`` and a ``retry_join`` stanza naming every
+other member's API URL (as the chart's server.hcl names openbao-<i>.openbao-internal). The members share one audit
+stanza (``audit_devices(directory)``), as the chart's pods do. ``start()`` gives an uninitialised cluster: nobody
+initialises or unseals it here; that is the code under test (cloudforge.platform.openbao_bootstrap).
+
+Where it is not the platform: the members are processes on 127.0.0.1, not pods behind per-member Services and the
+gateway; raft runs over loopback.
+"""
+
+import contextlib
+import os
+import signal
+from pathlib import Path
+
+import requests
+
+from .. import procs
+from ..pki import CA
+from .openbao import ProdServer, audit_devices
+
+
+class RaftCluster:
+    """``size`` raft members; ``addrs`` are their API URLs. start/stop all, kill(i) (SIGKILL) and restart(i)."""
+
+    def __init__(self, directory: Path, ca: CA, size: int = 3):
+        self.dir = Path(directory)
+        self.ca = ca
+        self.ca_cert = str(ca.cert_path)
+        self.audit = audit_devices(self.dir)
+        self.members: list[ProdServer] = []
+        for i in range(size):
+            member_dir = self.dir / f"member-{i}"
+            member_dir.mkdir(parents=True, exist_ok=True)
+            tls = ca.issue(f"openbao-raft-{i}", "127.0.0.1", hosts=["127.0.0.1", "localhost"], server=True)
+            self.members.append(ProdServer(member_dir, tls, ca.cert_path, audit=self.audit, node_id=f"member-{i}"))
+        for member in self.members:
+            member.retry_join = [other.addr for other in self.members if other is not member]
+
+    @property
+    def addrs(self) -> list[str]:
+        return [member.addr for member in self.members]
+
+    def start(self) -> None:
+        try:
+            for member in self.members:
+                member.start()
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for member in self.members:
+            member.stop()
+
+    def kill(self, i: int) -> None:
+        """SIGKILL member i (no shutdown: a crash, or a pod killed) and wait until it is gone."""
+        member = self.members[i]
+        if member.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(member.pid, signal.SIGKILL)
+            procs.wait_for(f"member {i} to exit", lambda: not procs.alive(member.pid), 20)
+            member.pid = None
+
+    def restart(self, i: int) -> None:
+        """Start member i again (same ports, same raft data): it comes back sealed."""
+        self.kill(i)
+        self.members[i].start()
+
+    def seal_status(self, i: int) -> dict:
+        """sys/seal-status of member i, read straight from it (unauthenticated)."""
+        return requests.get(f"{self.addrs[i]}/v1/sys/seal-status", verify=self.ca_cert, timeout=5).json()
+
+    def raft_servers(self, token: str, i: int = 0) -> list[dict]:
+        """The raft configuration's servers (node_id, address, voter, leader), as member i sees it."""
+        answer = requests.get(
+            f"{self.addrs[i]}/v1/sys/storage/raft/configuration",
+            headers={"X-Vault-Token": token},
+            verify=self.ca_cert,
+            timeout=10,
+        )
+        answer.raise_for_status()
+        return answer.json()["data"]["config"]["servers"]
