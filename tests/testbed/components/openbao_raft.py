@@ -21,7 +21,7 @@ import requests
 
 from .. import procs
 from ..pki import CA
-from .openbao import ProdServer, audit_devices
+from .openbao import ProdServer, audit_devices, health
 
 
 class RaftCluster:
@@ -70,6 +70,10 @@ class RaftCluster:
         """Start member i again (same ports, same raft data): it comes back sealed."""
         self.kill(i)
         self.members[i].start()
+
+    def health(self, i: int) -> int:
+        """HTTP status of member i's sys/health: 200 active, 429 standby, 501 not initialised, 503 sealed."""
+        return health(self.addrs[i], self.ca_cert)
 
     def seal_status(self, i: int) -> dict:
         """sys/seal-status of member i, read straight from it (unauthenticated)."""
