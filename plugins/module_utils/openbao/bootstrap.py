@@ -18,16 +18,20 @@ A store is anything with ``exists()``, ``load()`` and ``save(material)``; add an
 a password manager) to ``STORES`` and the ``secret_store.type`` option accepts it.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import tempfile
 import time
+from typing import Any
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
 from ansible_collections.cloudforge.platform.plugins.module_utils.openbao.members import (
     BootstrapError,
     Member,
+    MemberStatus,
     member_urls,
     plan,
 )
@@ -121,10 +125,15 @@ def admin_policy(kv_mounts=("platform", "tenants")):
 
 
 def _wait(bao, predicate, what, timeout):
+    """Poll ``bao``'s health until ``predicate``; an address in front of the members (the gateway's active server)
+    may not answer until a member is active, which counts as not yet."""
     deadline = time.monotonic() + timeout
     while True:
-        status = bao.client.sys.read_health_status(method="GET", standby_ok=True, sealed_code=200, uninit_code=200)
-        status = status if isinstance(status, dict) else status.json()
+        try:
+            status = bao.client.sys.read_health_status(method="GET", standby_ok=True, sealed_code=200, uninit_code=200)
+            status = status if isinstance(status, dict) else status.json()
+        except Exception as exc:  # refused, 502/503 from a gateway with no active member yet
+            status = {"error": type(exc).__name__}
         if predicate(status):
             return status
         if time.monotonic() > deadline:
@@ -142,9 +151,10 @@ def status(bao):
 ADMIN_PERIOD = "768h"
 
 
-def bootstrap(bao, store, shares=5, threshold=3, admin_policy_name="cloudforge-admin", admin_token_period=ADMIN_PERIOD,
-              kv_mounts=("platform", "tenants"), revoke_root=True, check_mode=False, timeout=60,
-              members=None):  # fmt: skip
+def bootstrap(bao: Any, store: Any, shares: int = 5, threshold: int = 3, admin_policy_name: str = "cloudforge-admin",
+              admin_token_period: str = ADMIN_PERIOD, kv_mounts: Any = ("platform", "tenants"), revoke_root: bool = True,
+              check_mode: bool = False, timeout: float = 60,
+              members: list[Member] | None = None) -> dict[str, Any]:  # fmt: skip
     """Bring every member to initialised + unsealed with an admin token in ``store``; returns the result (no secrets).
 
     ``bao`` is the address the root token replacement goes to (the active server, or a member); ``members`` the
@@ -157,14 +167,14 @@ def bootstrap(bao, store, shares=5, threshold=3, admin_policy_name="cloudforge-a
     states = {m.url: m.status() for m in members}
     todo = plan(list(states.values()), bao.url)  # raises, before any change, when a member does not answer
     url = bao.url.rstrip("/")
-    before = _public(states[url]) if url in states else status(bao)
-    actions = []
-    report = {
+    before = _public(states[url]) if url in states else _front_status(bao)
+    actions: list[str] = []
+    report: dict[str, dict[str, Any]] = {
         u: {"url": u, "initialized": s.initialized, "sealed_before": s.sealed, "unsealed": False, "sealed": s.sealed}
         for u, s in states.items()
     }
     result = {"store": store.location, "actions": actions, "before": before, "members": list(report.values())}
-    material = None
+    material: dict[str, Any] | None = None
     if todo.initialize:
         if store.exists():
             raise BootstrapError(
@@ -207,7 +217,7 @@ def bootstrap(bao, store, shares=5, threshold=3, admin_policy_name="cloudforge-a
     if todo.unseal:
         single = len(members) == 1
         what = "unsealed and active" if single else "unsealed"
-        _wait(bao, lambda s: not s.get("sealed") and (not single or not s.get("standby")), what, timeout)
+        _wait(bao, lambda s: s.get("sealed") is False and (not single or not s.get("standby")), what, timeout)
     if material is None and store.exists():
         material = store.load()
     if material is not None and material.get("root_token") and not material.get("root_token_revoked"):
@@ -219,7 +229,16 @@ def bootstrap(bao, store, shares=5, threshold=3, admin_policy_name="cloudforge-a
     return _finish(result, bao, check_mode)
 
 
-def _public(state):
+def _front_status(bao: Any) -> dict[str, Any]:
+    """Health of an address that is not a member (the active server behind the gateway): it has no server to answer
+    while no member is active, which is not an error before the bootstrap."""
+    try:
+        return status(bao)
+    except Exception as exc:  # the members were checked one by one; this address is waited for after the unseal
+        return {"initialized": None, "sealed": None, "standby": None, "version": None, "error": type(exc).__name__}
+
+
+def _public(state: MemberStatus) -> dict[str, Any]:
     return {
         "initialized": state.initialized,
         "sealed": state.sealed,
@@ -271,9 +290,9 @@ def _finish(result, bao, check_mode):
     return result
 
 
-def member_clients(bao, urls):
+def member_clients(bao: openbao_client.OpenBao, urls: list[str] | None) -> list[Member]:
     """A ``Member`` per URL, each with ``bao``'s TLS settings, timeout and retries (``bao`` itself for its own URL)."""
-    found = []
+    found: list[Member] = []
     for url in member_urls(bao.url, urls):
         if url == bao.url:
             found.append(Member(bao))

@@ -166,3 +166,30 @@ def test_a_member_that_never_joins_fails_naming_it_within_the_timeout():
     fake.client.sys.submit_unseal_keys = lambda keys: (_ for _ in ()).throw(RuntimeError("not initialized"))
     with pytest.raises(ha.BootstrapError, match=rf"member {URLS[2]}: not unsealed within 1s .*retry_join"):
         ha.Member(fake).unseal(["k0"], timeout=1, interval=0.1, resubmit=0.2)
+
+
+class FakeFront:
+    """The gateway's active-server address: no answer while no member is unsealed (no active server behind it)."""
+
+    url = "https://openbao.example.com:30443"
+
+    def __init__(self, members):
+        front = self
+
+        class Sys:
+            def read_health_status(self, **_kwargs):
+                if all(m.sealed for m in front.members):
+                    raise ConnectionError("502 from the gateway")
+                return {"initialized": True, "sealed": False, "standby": False}
+
+        self.members = members
+        self.client = type("Client", (), {"sys": Sys()})()
+
+
+def test_url_in_front_of_the_members_may_be_down_until_a_member_is_unsealed(store):
+    fakes = [FakeMember(u, sealed=True) for u in URLS]  # the whole cluster restarted
+    front = FakeFront(fakes)
+    result = openbao_bootstrap.bootstrap(front, store, timeout=5, members=[ha.Member(f) for f in fakes])
+    assert result["before"]["error"] == "ConnectionError" and result["after"]["sealed"] is False
+    assert [m["unsealed"] for m in result["members"]] == [True, True, True]
+    assert all(f.calls == ["reset", "unseal 2"] for f in fakes)
