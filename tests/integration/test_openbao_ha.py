@@ -10,7 +10,9 @@ kube) is neither used nor disturbed. The role runs through ansible-playbook on a
   voters, the recovery material only in the 0600 file; a second run changes nothing;
 - a member SIGKILLed and restarted comes back sealed; --check reports it and leaves it sealed; the re-run unseals
   just that member, and a tenant-style secret written before is read through every member;
-- a member down fails the run naming that member and the fix, before anything is unsealed or written.
+- a member down fails the run naming that member and the fix, before anything is unsealed or written;
+- the whole cluster restarted (every member sealed) with openbao_config_addr in front of the members (a passthrough
+  to the active member, as the gateway's active route): the run unseals all three and configures through it.
 """
 
 import hashlib
@@ -24,7 +26,7 @@ import pytest
 import requests
 from tenant_support import run_playbook
 from testbed import platform_vars
-from testbed.components.openbao_raft import RaftCluster
+from testbed.components.openbao_raft import ActiveFront, RaftCluster
 from testbed.pki import CA
 
 ROLE = "cloudforge.platform.openbao_config"
@@ -209,3 +211,26 @@ def test_a_member_down_fails_naming_it_before_anything_is_unsealed_or_written(cl
     assert healed.rc == 0, healed.output
     assert [m["unsealed"] for m in healed.task(BOOTSTRAP)["members"]] == [False, True, True]
     assert _sealed(cluster) == [False, False, False]
+
+
+def test_whole_cluster_restarted_is_unsealed_through_an_address_in_front_of_the_members(
+    cluster, inventory, role_vars, store
+):
+    for i in range(3):
+        cluster.restart(i)
+    assert _sealed(cluster) == [True, True, True]
+    front = ActiveFront(cluster)
+    try:
+        with pytest.raises(requests.exceptions.ConnectionError):  # no active member: nothing behind the front
+            requests.get(f"{front.addr}/v1/sys/health", verify=cluster.ca_cert, timeout=5)
+        run = _play(cluster, inventory, role_vars, openbao_config_addr=front.addr)
+        assert run.rc == 0, run.output
+        result = run.task(BOOTSTRAP)
+        assert result["before"]["error"] and result["after"]["sealed"] is False
+        assert [m["unsealed"] for m in result["members"]] == [True, True, True]
+        assert _sealed(cluster) == [False, False, False]
+        again = _play(cluster, inventory, role_vars, openbao_config_addr=front.addr)
+        assert again.rc == 0, again.output
+        assert again.stats["changed"] == 0, again.output
+    finally:
+        front.stop()

@@ -8,13 +8,18 @@ other member's API URL (as the chart's server.hcl names openbao-<i>.openbao-inte
 stanza (``audit_devices(directory)``), as the chart's pods do. ``start()`` gives an uninitialised cluster: nobody
 initialises or unseals it here; that is the code under test (cloudforge.platform.openbao_bootstrap).
 
+``ActiveFront`` stands in for the gateway's route to the active server (Service ``openbao-active``): a TCP
+passthrough on loopback to whichever member is active, closing the connection while none is.
+
 Where it is not the platform: the members are processes on 127.0.0.1, not pods behind per-member Services and the
-gateway; raft runs over loopback.
+gateway; raft runs over loopback; the front passes TLS through instead of terminating and re-encrypting it.
 """
 
 import contextlib
 import os
 import signal
+import socket
+import threading
 from pathlib import Path
 
 import requests
@@ -89,3 +94,58 @@ class RaftCluster:
         )
         answer.raise_for_status()
         return answer.json()["data"]["config"]["servers"]
+
+
+class ActiveFront:
+    """``addr``: a TCP passthrough to the member that is active now (chosen per connection); no active member, the
+    connection is closed (the gateway answers 502/503 then)."""
+
+    def __init__(self, cluster: RaftCluster):
+        self.cluster = cluster
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.addr = f"https://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _active_port(self) -> int | None:
+        for i, member in enumerate(self.cluster.members):
+            with contextlib.suppress(Exception):
+                if member.pid and self.cluster.health(i) == 200:
+                    return member.port
+        return None
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _peer = self.listener.accept()
+            except OSError:
+                return  # closed by stop()
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        port = self._active_port()
+        if port is None:
+            conn.close()
+            return
+        try:
+            upstream = socket.create_connection(("127.0.0.1", port), timeout=10)
+        except OSError:
+            conn.close()
+            return
+        for src, dst in ((conn, upstream), (upstream, conn)):
+            threading.Thread(target=_pump, args=(src, dst), daemon=True).start()
+
+    def stop(self) -> None:
+        self.listener.close()
+
+
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
