@@ -202,7 +202,7 @@ def bootstrap(bao: Any, store: Any, shares: int = 5, threshold: int = 3, admin_p
         init = by_url[todo.initialize].initialize(shares, threshold)
         material = {
             "format": MATERIAL_FORMAT,
-            "openbao_addr": todo.initialize,
+            "openbao_addr": bao.url,
             "unseal_keys": init["keys_base64"],
             "unseal_threshold": threshold,
             "root_token": init["root_token"],
