@@ -4,9 +4,13 @@
 
 The flow (``bootstrap()``), each step only when needed, so a second run changes nothing:
 
-1. ``sys/init`` when the server is not initialised: the unseal keys and the initial root token go straight into
-   the operator's secret store (``STORES``; a 0600 file on the controller today) and are never returned;
-2. unseal with the keys from the store when the server is sealed;
+0. the health of every raft member (``members``; just ``bao`` by default) is read first; a member that does not
+   answer stops the run before anything is changed (module_utils/openbao/members.py ``plan()``);
+1. ``sys/init`` once, when no member is initialised (on ``bao`` when it is a member, else on the first member): the
+   unseal keys and the initial root token go straight into the operator's secret store (``STORES``; a 0600 file on
+   the controller today) and are never returned;
+2. unseal, with the keys from the store, every member that is sealed (a member that has not joined the raft
+   cluster yet joins it through its retry_join as soon as it has the keys);
 3. with the root token: write the admin policy, create an orphan periodic admin token (kept in the store too),
    then revoke the root token, so no root token exists once the bootstrap is over.
 
@@ -14,19 +18,25 @@ A store is anything with ``exists()``, ``load()`` and ``save(material)``; add an
 a password manager) to ``STORES`` and the ``secret_store.type`` option accepts it.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import tempfile
 import time
+from typing import Any
 
 from ansible_collections.cloudforge.platform.plugins.module_utils.clients import openbao as openbao_client
 from ansible_collections.cloudforge.platform.plugins.module_utils.openbao import policy as openbao_policy
+from ansible_collections.cloudforge.platform.plugins.module_utils.openbao.members import (
+    BootstrapError,
+    Member,
+    MemberStatus,
+    member_urls,
+    plan,
+)
 
 MATERIAL_FORMAT = 1
-
-
-class BootstrapError(Exception):
-    """The bootstrap cannot go on; the message names the cause and the fix."""
 
 
 class FileStore:
@@ -115,10 +125,15 @@ def admin_policy(kv_mounts=("platform", "tenants")):
 
 
 def _wait(bao, predicate, what, timeout):
+    """Poll ``bao``'s health until ``predicate``; an address in front of the members (the gateway's active server)
+    may not answer until a member is active, which counts as not yet."""
     deadline = time.monotonic() + timeout
     while True:
-        status = bao.client.sys.read_health_status(method="GET", standby_ok=True, sealed_code=200, uninit_code=200)
-        status = status if isinstance(status, dict) else status.json()
+        try:
+            status = bao.client.sys.read_health_status(method="GET", standby_ok=True, sealed_code=200, uninit_code=200)
+            status = status if isinstance(status, dict) else status.json()
+        except Exception as exc:  # refused, 502/503 from a gateway with no active member yet
+            status = {"error": type(exc).__name__}
         if predicate(status):
             return status
         if time.monotonic() > deadline:
@@ -136,28 +151,55 @@ def status(bao):
 ADMIN_PERIOD = "768h"
 
 
-def bootstrap(bao, store, shares=5, threshold=3, admin_policy_name="cloudforge-admin", admin_token_period=ADMIN_PERIOD,
-              kv_mounts=("platform", "tenants"), revoke_root=True, check_mode=False, timeout=60):  # fmt: skip
-    """Bring ``bao`` to initialised + unsealed with an admin token in ``store``; returns the result (no secrets)."""
+def bootstrap(bao: Any, store: Any, shares: int = 5, threshold: int = 3, admin_policy_name: str = "cloudforge-admin",
+              admin_token_period: str = ADMIN_PERIOD, kv_mounts: Any = ("platform", "tenants"), revoke_root: bool = True,
+              check_mode: bool = False, timeout: float = 60,
+              members: list[Member] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Bring every member to initialised + unsealed with an admin token in ``store``; returns the result (no secrets).
+
+    ``bao`` is the address the root token replacement goes to (the active server, or a member); ``members`` the
+    ``Member`` of every raft member (default: ``bao`` alone).
+    """
     if threshold > shares:
         raise BootstrapError(f"secret_threshold ({threshold}) is larger than secret_shares ({shares}); lower it")
-    before = status(bao)
-    actions = []
-    result = {"store": store.location, "actions": actions, "before": before}
-    material = None
-    if not before["initialized"]:
+    members = list(members) if members else [Member(bao)]
+    by_url = {m.url: m for m in members}
+    states = {m.url: m.status() for m in members}
+    todo = plan(list(states.values()), bao.url)  # raises, before any change, when a member does not answer
+    url = bao.url.rstrip("/")
+    before = _public(states[url]) if url in states else _front_status(bao)
+    actions: list[str] = []
+    report: dict[str, dict[str, Any]] = {
+        u: {"url": u, "initialized": s.initialized, "sealed_before": s.sealed, "unsealed": False, "sealed": s.sealed}
+        for u, s in states.items()
+    }
+    result = {"store": store.location, "actions": actions, "before": before, "members": list(report.values())}
+    material: dict[str, Any] | None = None
+    if todo.initialize:
         if store.exists():
             raise BootstrapError(
-                f"OpenBao at {bao.url} is not initialised but {store.location} already exists (recovery material of "
-                "another OpenBao?); move it away or point secret_store at a new location. Nothing has been changed."
+                f"OpenBao at {todo.initialize} is not initialised but {store.location} already exists (recovery "
+                "material of another OpenBao?); move it away or point secret_store at a new location. "
+                "Nothing has been changed."
             )
         store.check_writable(check_mode)
-        actions.append(f"initialise with {shares} key shares, threshold {threshold}")
+    elif todo.unseal:
+        material = _load(store, todo.unseal[0])
+    if todo.initialize:
+        actions.append(f"initialise {todo.initialize} with {shares} key shares, threshold {threshold}")
         actions.append(f"write the unseal keys and root token to {store.location}")
-        if check_mode:
-            actions += ["unseal", f"create policy {admin_policy_name} and an admin token", "revoke the root token"]
-            return _finish(result, bao, check_mode)
-        init = bao.client.sys.initialize(secret_shares=shares, secret_threshold=threshold)
+    keys_needed = threshold if material is None else material["unseal_threshold"]
+    for member_url in todo.unseal:
+        joins = not states[member_url].initialized and member_url != todo.initialize
+        how = " (it joins the raft cluster through retry_join)" if joins else ""
+        actions.append(f"unseal {member_url} with {keys_needed} keys from {store.location}{how}")
+        report[member_url]["unsealed"] = True
+    if check_mode and todo.changes:
+        if todo.initialize:
+            actions += [f"create policy {admin_policy_name} and an admin token", "revoke the root token"]
+        return _finish(result, bao, check_mode)
+    if todo.initialize:
+        init = by_url[todo.initialize].initialize(shares, threshold)
         material = {
             "format": MATERIAL_FORMAT,
             "openbao_addr": bao.url,
@@ -169,14 +211,13 @@ def bootstrap(bao, store, shares=5, threshold=3, admin_policy_name="cloudforge-a
             "admin_policy": admin_policy_name,
         }
         store.save(material)
-        before = dict(before, sealed=True)
-    if before["sealed"]:
-        material = material or _load(store, bao)
-        actions.append(f"unseal with {material['unseal_threshold']} keys from {store.location}")
-        if check_mode:
-            return _finish(result, bao, check_mode)
-        bao.client.sys.submit_unseal_keys(material["unseal_keys"][: material["unseal_threshold"]])
-        _wait(bao, lambda s: not s.get("sealed") and not s.get("standby"), "unsealed and active", timeout)
+    for member_url in todo.unseal:
+        after = by_url[member_url].unseal(material["unseal_keys"][: material["unseal_threshold"]], timeout)
+        report[member_url].update(initialized=after.initialized, sealed=after.sealed)
+    if todo.unseal:
+        single = len(members) == 1
+        what = "unsealed and active" if single else "unsealed"
+        _wait(bao, lambda s: s.get("sealed") is False and (not single or not s.get("standby")), what, timeout)
     if material is None and store.exists():
         material = store.load()
     if material is not None and material.get("root_token") and not material.get("root_token_revoked"):
@@ -188,10 +229,28 @@ def bootstrap(bao, store, shares=5, threshold=3, admin_policy_name="cloudforge-a
     return _finish(result, bao, check_mode)
 
 
-def _load(store, bao):
+def _front_status(bao: Any) -> dict[str, Any]:
+    """Health of an address that is not a member (the active server behind the gateway): it has no server to answer
+    while no member is active, which is not an error before the bootstrap."""
+    try:
+        return status(bao)
+    except Exception as exc:  # the members were checked one by one; this address is waited for after the unseal
+        return {"initialized": None, "sealed": None, "standby": None, "version": None, "error": type(exc).__name__}
+
+
+def _public(state: MemberStatus) -> dict[str, Any]:
+    return {
+        "initialized": state.initialized,
+        "sealed": state.sealed,
+        "standby": state.standby,
+        "version": state.version,
+    }
+
+
+def _load(store, url):
     if not store.exists():
         raise BootstrapError(
-            f"OpenBao at {bao.url} is sealed and {store.location} does not exist; unseal it by hand "
+            f"OpenBao at {url} is sealed and {store.location} does not exist; unseal it by hand "
             "(bao operator unseal) or point secret_store at the recovery material written at initialisation"
         )
     return store.load()
@@ -229,6 +288,19 @@ def _finish(result, bao, check_mode):
     result["changed"] = bool(result["actions"])
     result["after"] = result["before"] if check_mode or not result["changed"] else status(bao)
     return result
+
+
+def member_clients(bao: openbao_client.OpenBao, urls: list[str] | None) -> list[Member]:
+    """A ``Member`` per URL, each with ``bao``'s TLS settings, timeout and retries (``bao`` itself for its own URL)."""
+    found: list[Member] = []
+    for url in member_urls(bao.url, urls):
+        if url == bao.url:
+            found.append(Member(bao))
+            continue
+        other = openbao_client.OpenBao(url, timeout=bao.timeout, policy=bao.policy)
+        other.verify = bao.verify
+        found.append(Member(other))
+    return found
 
 
 def admin_token(store):

@@ -79,7 +79,16 @@ def _next_port_free(port: int) -> bool:
 class ProdServer:
     """A production-like OpenBao server (raft + TLS) living in `directory`; start, stop, restart, unseal."""
 
-    def __init__(self, directory: Path, tls: Pair, ca_cert: Path, log: Path | None = None, audit: bool = True):
+    def __init__(
+        self,
+        directory: Path,
+        tls: Pair,
+        ca_cert: Path,
+        log: Path | None = None,
+        audit: bool | list = True,
+        node_id: str = "testbed-node-1",
+        retry_join: list[str] | None = None,
+    ):
         self.dir = directory
         self.tls = tls
         self.ca_cert = str(ca_cert)
@@ -90,7 +99,11 @@ class ProdServer:
         self.pid: int | None = None
         # Production posture: OpenBao 2.x refuses audit devices over the API, so they are declared in the
         # server config (as the platform's Helm values do): a file device and a second one to stdout (the log).
-        self.audit = audit_devices(directory) if audit else None
+        # A list is the stanza itself (raft members share one, as the pods of the chart do).
+        self.audit = audit if isinstance(audit, list) else audit_devices(directory) if audit else None
+        # Raft: this member's node id, and the API URLs of the members it joins (testbed/components/openbao_raft.py).
+        self.node_id = node_id
+        self.retry_join = list(retry_join or [])
 
     def client(self, token: str | None = None) -> hvac.Client:
         return hvac.Client(url=self.addr, token=token, verify=self.ca_cert)
@@ -99,7 +112,7 @@ class ProdServer:
         raft = self.dir / "raft"
         raft.mkdir(parents=True, exist_ok=True)
         config = {
-            "storage": {"raft": {"path": str(raft), "node_id": "testbed-node-1", "performance_multiplier": 1}},
+            "storage": {"raft": {"path": str(raft), "node_id": self.node_id, "performance_multiplier": 1}},
             "listener": [
                 {
                     "tcp": {
@@ -117,6 +130,10 @@ class ProdServer:
         }
         if self.audit:
             config["audit"] = self.audit
+        if self.retry_join:
+            config["storage"]["raft"]["retry_join"] = [
+                {"leader_api_addr": addr, "leader_ca_cert_file": self.ca_cert} for addr in self.retry_join
+            ]
         self.config.write_text(json.dumps(config, indent=2))
 
     def start(self, spawn: Callable[[list], int] | None = None, timeout: float = 60) -> int:
