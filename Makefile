@@ -66,7 +66,7 @@ testbed-down: ## Stop the testbed and delete its state
 testbed-status: ## Show testbed endpoints and health
 	python -m testbed status
 
-demo: setup ## The playbooks end to end on the offline test bed (tenants now; platform and model as they land)
+demo: setup ## The playbooks end to end on the offline test bed: platform layer, tenants, a model, each twice
 	@hack/demo.sh
 
 clean: testbed-down ## Remove local build state (keeps the download/build cache)

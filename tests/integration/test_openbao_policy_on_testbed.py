@@ -25,8 +25,9 @@ SAME_STRUCTURED = {
 
 
 @pytest.fixture
-def conn(openbao_dev):
-    return {"url": openbao_dev["addr"], "token": openbao_dev["root_token"], "ca_cert": openbao_dev["ca_cert"]}
+def conn(openbao_prod):
+    """The module's connection to the OpenBao the `bao` fixture reads back (the platform's production-like one)."""
+    return {"url": openbao_prod["addr"], "token": openbao_prod["root_token"], "ca_cert": openbao_prod["ca_cert"]}
 
 
 @pytest.fixture

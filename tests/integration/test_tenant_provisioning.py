@@ -368,6 +368,17 @@ def _read(bao_client, mount, path):
         return "forbidden"
 
 
+def test_tenants_live_on_the_openbao_the_platform_layer_configured(runs, bao, openbao_dev, keycloak, platform):
+    """The tenants' policies and auth roles sit on the production-like OpenBao whose auth methods the platform layer
+    configured (the old tests used the dev server, set up by a stand-in, with its root token)."""
+    assert {NS_A, NS_B} <= set(bao.sys.list_acl_policies()["data"]["keys"])
+    dev = hvac.Client(url=openbao_dev["addr"], token=openbao_dev["root_token"], verify=openbao_dev["ca_cert"])
+    assert NS_A not in dev.sys.list_acl_policies()["data"]["keys"]
+    assert bao.read(f"auth/oidc/role/{NS_A}")["data"]["bound_claims"]
+    assert bao.read(f"auth/kubernetes/role/{NS_A}")["data"]["bound_service_account_namespaces"] == [NS_A]
+    assert bao.read("auth/oidc/config")["data"]["oidc_discovery_url"] == f"{keycloak['url']}/realms/{REALM}"
+
+
 def test_openbao_policy_token_isolation(runs, bao, openbao_prod):
     bao.secrets.kv.v2.create_or_update_secret(
         path="shared/probe", secret={"v": "globex-only"}, mount_point=f"tenants/{B}"

@@ -16,17 +16,19 @@ ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("tests/integration", "tests/testbed", "benchmarks", "hack")
 FORBIDDEN = {
     "the old stand-in modules": re.compile(r"platform_standin|model_standin"),
-    "a Keycloak realm created by hand": re.compile(r"/admin/realms\"?,\s*json=\{\"realm\"|\(\"POST\", None, json=\{\"realm\""),
+    "a Keycloak realm created by hand": re.compile(
+        r"/admin/realms\"?,\s*json=\{\"realm\"|\(\"POST\", None, json=\{\"realm\""
+    ),
     "an OpenBao auth method enabled by hand": re.compile(r"enable_auth_method\(|sys/auth/[a-z{]"),
     "a ClusterServingRuntime created by hand": re.compile(r"create_cluster_custom_object\([^)]*clusterservingruntimes"),
 }
-OLD_STANDIN = '''
+OLD_STANDIN = """
     resp = admin.post(f"{keycloak['url']}/admin/realms", json={"realm": REALM, "enabled": True})
     assert kc("POST", None, json={"realm": REALM, "enabled": True}).status_code in (201, 409)
     bao.sys.enable_auth_method("kubernetes")
     crs.create_cluster_custom_object("serving.kserve.io", "v1alpha1", "clusterservingruntimes", body)
     from testbed import platform_standin
-'''
+"""
 
 
 def _sources():
