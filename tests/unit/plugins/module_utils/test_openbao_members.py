@@ -163,7 +163,11 @@ def test_fresh_cluster_is_initialised_once_and_every_member_unsealed(tmp_path):
 
 def test_a_member_that_never_joins_fails_naming_it_within_the_timeout():
     fake = FakeMember(URLS[2], initialized=False, sealed=True)
-    fake.client.sys.submit_unseal_keys = lambda keys: (_ for _ in ()).throw(RuntimeError("not initialized"))
+
+    def refuse(keys):
+        raise RuntimeError("not initialized")
+
+    fake.client.sys.submit_unseal_keys = refuse
     with pytest.raises(ha.BootstrapError, match=rf"member {URLS[2]}: not unsealed within 1s .*retry_join"):
         ha.Member(fake).unseal(["k0"], timeout=1, interval=0.1, resubmit=0.2)
 
